@@ -1,0 +1,103 @@
+"""dsure-portal: the Flask application (HTTP only; the domain lives in ``registry``)."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from registry.auth_keys import AuthKeyHasher
+from registry.db import database, open_database
+
+from .config import defaults, ensure_secrets
+from .extensions import csrf, limiter
+from .login import login_manager
+from .problems import problem
+from .security import add_security_headers
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("DSURE_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=os.path.abspath(instance_path) if instance_path else None,
+                instance_relative_config=True)
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_prefixed_env("DSURE")
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    ensure_secrets(app.config, app.instance_path)
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Per-address limits need the client's address, not the load balancer's.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    open_database(app.config["DATABASE_URL"])
+    app.extensions["dsure.hasher"] = AuthKeyHasher(pepper=app.config["KEY_PEPPER"].encode())
+    _configure_platform_signer(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    _register_database_hooks(app)
+    _register_error_pages(app)
+    app.after_request(add_security_headers)
+
+    from .views import api, audit, auth, certificates, evidence, public
+    for blueprint in (public.bp, auth.bp, certificates.bp, audit.bp, evidence.bp, api.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
+
+    from .cli import register_commands
+    register_commands(app)
+    return app
+
+
+def _configure_platform_signer(app: Flask) -> None:
+    """The platform's Ed25519 key signs audit checkpoints and evidence bundles. Made in
+    the instance folder on a first local run; in production it must already exist."""
+    from registry.checkpoints import PlatformSigner, configure_checkpoints
+    path = app.config["PLATFORM_KEY_FILE"] or os.path.join(app.instance_path,
+                                                                "platform-signing-key.pem")
+    try:
+        signer = PlatformSigner.from_file(path, create=app.config.get("ENV") != "production")
+    except FileNotFoundError:
+        from .config import ConfigError
+        raise ConfigError(f"the platform signing key {path} (DSURE_PLATFORM_KEY_FILE) must "
+                          "exist when DSURE_ENV=production") from None
+    app.extensions["dsure.platform_signer"] = signer
+    configure_checkpoints(signer)
+
+
+def _register_database_hooks(app: Flask) -> None:
+    @app.before_request
+    def connect_database():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_database(exc):
+        if not database.is_closed():
+            database.close()  # returns the connection to the pool
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return problem(exc.code or 500, exc.name, exc.description or exc.name)
+        title, message = ERROR_PAGES.get(exc.code, (exc.name, exc.description))
+        response = exc.get_response()
+        response.set_data(render_template("errors/error.html", title=title, message=message))
+        response.mimetype = "text/html"
+        return response
+
+
+ERROR_PAGES = {
+    400: ("リクエストが正しくありません", "入力内容を確認して、もう一度お試しください。"),
+    403: ("権限がありません", "このページを表示する権限がありません。"),
+    404: ("ページが見つかりません", "アドレスを確認してください。"),
+    405: ("この操作はできません", "ページを開き直してお試しください。"),
+    413: ("送信データが大きすぎます", "送信できるデータの大きさを超えています。"),
+    429: ("しばらくお待ちください", "試行回数の上限に達しました。時間をおいてからお試しください。"),
+    500: ("システムエラー", "しばらくしてからもう一度お試しください。"),
+}

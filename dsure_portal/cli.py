@@ -1,0 +1,126 @@
+"""`dsure-portal` commands: thin click wrappers over registry functions.
+
+Output is for other programs too: a secret or id that a script needs is alone on the
+last line of stdout; failures go to stderr with exit status 1.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from registry import integrity, organisations
+from registry.demo import load_demo
+from registry.schema import create_schema
+
+from .cli_support import fail, refusal_exits
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db():
+        """Create the tables (safe to run again)."""
+        create_schema()
+        click.echo("database ready")
+
+    org = click.Group("org", help="Organisations (sureties, obligees, the operator).")
+    app.cli.add_command(org)
+
+    @org.command("add")
+    @click.option("--kind", required=True, type=click.Choice(["surety", "obligee", "operator"]))
+    @click.option("--code", required=True)
+    @click.option("--name", required=True)
+    @click.option("--require-otp", is_flag=True, help="Every user must use TOTP.")
+    def org_add(kind, code, name, require_otp):
+        with refusal_exits():
+            created = organisations.add_organisation(kind=kind, code=code, name=name,
+                                                     require_otp=require_otp)
+        click.echo(f"{created.kind} {created.code} {created.name}")
+
+    client = click.Group("client", help="Surety API clients.")
+    app.cli.add_command(client)
+
+    @client.command("add")
+    @click.option("--org", "org_code", required=True)
+    @click.option("--name", required=True)
+    def client_add(org_code, name):
+        """Create an API client; its bearer token is printed once, on the last line."""
+        with refusal_exits():
+            created, token = organisations.add_api_client(org_code=org_code, name=name)
+        click.echo(f"client {created.id} for {org_code}; the token below is shown only now:")
+        click.echo(token)
+
+    signing_key = click.Group("signing-key", help="Surety signing keys (Ed25519 public keys).")
+    app.cli.add_command(signing_key)
+
+    @signing_key.command("add")
+    @click.option("--org", "org_code", required=True)
+    @click.option("--public-key-file", required=True, type=click.File("rb"))
+    def signing_key_add(org_code, public_key_file):
+        """Register a public key; its key id is printed on the last line."""
+        with refusal_exits():
+            key = organisations.add_signing_key(org_code=org_code, pem=public_key_file.read())
+        click.echo(f"fingerprint {key.fingerprint}")
+        click.echo(key.key_id)
+
+    audit = click.Group("audit", help="The hash-chained audit trail.")
+    app.cli.add_command(audit)
+
+    @audit.command("verify")
+    @click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.File("rb"),
+                  help="Also prove the log still extends this signed checkpoint (repeatable).")
+    def audit_verify(checkpoint_files):
+        """Recompute the chain and re-verify every stored revision."""
+        from .cli_evidence import checkpoint_problems, record_verification
+        count, problems = integrity.verify_all()
+        extra, heads = checkpoint_problems(checkpoint_files)
+        problems += extra
+        record_verification(count, problems, heads)
+        for head in heads:
+            if head["ok"]:
+                click.echo(f"checkpoint {head['file']}: entry {head['head_seq']} unchanged")
+        if problems:
+            for problem in problems:
+                click.echo(problem, err=True)
+            click.echo(f"FAILED: {problems[0]}")
+            sys.exit(1)
+        click.echo(f"OK {count} entries")
+
+    @app.cli.command("demo")
+    def demo():
+        """Load the demo world (idempotent) and print its logins and sample keys."""
+        if current_app.config["ENV"] == "production":
+            fail("the demo world (with its published passwords) is refused when DSURE_ENV=production")
+        create_schema()
+        shown = load_demo(instance_path=current_app.instance_path,
+                          hasher=current_app.extensions["dsure.hasher"])
+        click.echo("サンプル電子保証 (保証契約番号 / 認証キー):")
+        for s in shown["samples"]:
+            click.echo(f"  {s.contract_number}  {s.auth_key or '(not known)'}  "
+                       f"{s.product} {s.obligee} revisions={s.revisions}")
+        click.echo(f"surety EJCS signing key id: {shown['key_id']}")
+        if shown["api_token"]:
+            click.echo(f"surety EJCS API token (shown once): {shown['api_token']}")
+        from registry.demo_users import load_demo_users
+        click.echo("デモ用ログイン (メールアドレス / パスワード / 権限 / 所属):")
+        for email, password, role, org_name in load_demo_users():
+            click.echo(f"  {email}  {password}  {role}  {org_name}")
+
+    from .cli_evidence import register_evidence_commands
+    register_evidence_commands(app)
+
+    from .cli_accounts import register_account_commands
+    register_account_commands(app)
+
+
+def _create_app(*args, **kwargs):
+    from . import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+             add_version_option=False, load_dotenv=False)
+def main():
+    """dsure-portal: electronic guarantee certificates for obligees."""

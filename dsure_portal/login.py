@@ -1,0 +1,111 @@
+"""Flask-Login over server-side sessions.
+
+The signed cookie carries only the session token (Flask-Login's "alternative id"
+pattern); every request checks the session row, so ending the row ends the session.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, request, url_for
+from flask_login import LoginManager, UserMixin, current_user
+
+from registry.accounts import SessionLimits, User, needs_otp_enrolment, session_user
+
+login_manager = LoginManager()
+login_manager.session_protection = None  # the server-side row is the protection
+
+
+class PortalUser(UserMixin):
+    """The signed-in account as the views see it."""
+
+    def __init__(self, user: User, token: str):
+        self.user = user
+        self.token = token
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def organisation(self):
+        return self.user.organisation
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this user."""
+        return f"user:{self.user.id}"
+
+
+def _limits() -> SessionLimits:
+    return SessionLimits(idle=dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
+                         absolute=dt.timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]))
+
+
+@login_manager.user_loader
+def load_user(token: str) -> PortalUser | None:
+    user = session_user(token, limits=_limits())
+    return PortalUser(user, token) if user else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    if request.headers.get("HX-Request"):
+        # A login form swapped into a fragment would be wrong: send htmx to the page.
+        return "", 401, {"HX-Redirect": login_url}
+    return redirect(login_url)
+
+
+def require_login():
+    """A blueprint's before_request: every endpoint of it needs a signed-in user."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site (``/certificates?page=2``), else None:
+    no scheme, no host, no protocol-relative ``//host`` or ``/\\host``, no control
+    characters. Sign-in never sends anyone off-site."""
+    if not target or len(target) > 2000:
+        return None
+    target = target.rstrip("?")
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+# Reachable while an account of a require_otp organisation has not enrolled yet.
+ENROLMENT_ENDPOINTS = {"auth.otp_enrol", "auth.logout", "auth.login", "auth.login_otp", "static"}
+NO_PORTAL_SESSION_BLUEPRINTS = {"api", "public"}
+
+
+def enforce_otp_enrolment():
+    """An app-wide before_request: when the user's organisation requires TOTP and they
+    have none, every other page sends them to enrolment first."""
+    if (request.endpoint is None or request.endpoint in ENROLMENT_ENDPOINTS
+            or request.blueprint in NO_PORTAL_SESSION_BLUEPRINTS):
+        return None
+    if not current_user.is_authenticated or not needs_otp_enrolment(current_user.user):
+        return None
+    enrol_url = url_for("auth.otp_enrol")
+    if request.headers.get("HX-Request"):
+        return "", 403, {"HX-Redirect": enrol_url}
+    return redirect(enrol_url, 303)

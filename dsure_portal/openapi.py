@@ -1,0 +1,121 @@
+"""OpenAPI 3.1 description of the surety API. The document schema is generated from
+the pydantic model the registry validates with, so the two cannot disagree."""
+from __future__ import annotations
+
+import functools
+
+from registry.documents import Document
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+_CONTRACT = {"name": "contract_number", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^[0-9]{5}-[0-9]{6}$"}}
+
+
+def _responses(ok: dict, *problems: int) -> dict:
+    out = dict(ok)
+    for status in problems:
+        out[str(status)] = _PROBLEM
+    return out
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+@functools.cache
+def openapi_document() -> dict:
+    doc_schema = Document.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = doc_schema.pop("$defs", {})
+    schemas["Document"] = doc_schema
+    schemas["RevisionRequest"] = {
+        "type": "object", "additionalProperties": False,
+        "required": ["document", "signature", "key_id"],
+        "properties": {
+            "document": {"$ref": "#/components/schemas/Document"},
+            "signature": {"type": "string", "contentEncoding": "base64",
+                          "description": "Ed25519 over the RFC 8785 canonical bytes of document"},
+            "key_id": {"type": "string"},
+        },
+    }
+    schemas["RevisionAccepted"] = {
+        "type": "object", "required": ["contract_number", "revision", "arrived_at", "created"],
+        "properties": {
+            "contract_number": {"type": "string"}, "revision": {"type": "integer"},
+            "arrived_at": {"type": "string", "format": "date-time"},
+            "created": {"type": "boolean"},
+            "auth_key": {"type": "string", "minLength": 12, "maxLength": 12,
+                         "description": "only in the 201 answer for revision 1; shown once"},
+        },
+    }
+    schemas["Problem"] = {
+        "type": "object", "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "integer"}, "detail": {"type": "string"},
+            "errors": {"type": "array", "items": {
+                "type": "object", "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+        },
+    }
+    schemas["CertificateState"] = {"type": "object", "required": [
+        "contract_number", "product", "obligee", "status", "revisions", "obligee_opened"]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "dsure-portal surety API", "version": "1.0.0",
+                 "description": "Sureties post signed electronic guarantee certificates."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+            "responses": {"Problem": {
+                "description": "RFC 9457 problem details",
+                "content": {"application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"}}}}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/certificates/{contract_number}/revisions/{n}": {"put": {
+                "operationId": "putRevision",
+                "summary": "Accept revision n of a certificate (idempotent for the same signed document)",
+                "parameters": [_CONTRACT, {"name": "n", "in": "path", "required": True,
+                                           "schema": {"type": "integer", "minimum": 1}}],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/RevisionRequest"}}}},
+                "responses": _responses({
+                    "201": _json({"$ref": "#/components/schemas/RevisionAccepted"}, "stored"),
+                    "200": _json({"$ref": "#/components/schemas/RevisionAccepted"},
+                                 "already stored: the same signed document"),
+                }, 400, 401, 403, 409, 413, 422, 429),
+            }},
+            "/certificates/{contract_number}/auth-key": {"post": {
+                "operationId": "reissueAuthKey",
+                "summary": "Issue a new auth key; the old one stops working",
+                "parameters": [_CONTRACT],
+                "responses": _responses({"200": _json({
+                    "type": "object", "required": ["contract_number", "auth_key"],
+                    "properties": {"contract_number": {"type": "string"},
+                                   "auth_key": {"type": "string"}}}, "the new key, shown once")},
+                    401, 404, 429),
+            }},
+            "/certificates/{contract_number}": {"get": {
+                "operationId": "getCertificate",
+                "summary": "The caller's own certificate: state, revisions, opened by the obligee",
+                "parameters": [_CONTRACT],
+                "responses": _responses({"200": _json(
+                    {"$ref": "#/components/schemas/CertificateState"}, "the certificate")},
+                    401, 404, 429),
+            }},
+            "/obligees": {"get": {
+                "operationId": "listObligees", "security": [],
+                "summary": "Enrolled obligees",
+                "responses": {"200": _json({"type": "object", "properties": {"obligees": {
+                    "type": "array", "items": {"type": "object", "properties": {
+                        "code": {"type": "string"}, "name": {"type": "string"}}}}}},
+                    "enrolled obligees")},
+            }},
+            "/openapi.json": {"get": {
+                "operationId": "openapi", "security": [], "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1"}},
+            }},
+        },
+    }

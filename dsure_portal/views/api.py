@@ -1,0 +1,113 @@
+"""The surety API (DESIGN §4): JSON in, JSON or problem+json out, bearer-token auth."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from registry import audit, ingest
+from registry.errors import NotAuthenticated, RegistryError
+from registry.history import hidden_by, status_of
+from registry.models import Revision
+from registry.organisations import authenticate_client, enrolled_obligees
+
+from ..extensions import bearer_token, limiter
+from ..openapi import openapi_document
+from ..problems import problem, problem_for
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC_ENDPOINTS = {"api.obligees", "api.openapi"}
+
+
+# Keyed on the address, not the presented token: an attacker picks tokens freely.
+# Coarse: a surety system has no reason to exceed it.
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
+# Token guessing: only refused authentications count against this one.
+limiter.limit(lambda: current_app.config["API_AUTH_FAILURE_LIMIT"],
+              deduct_when=lambda response: response.status_code == 401)(bp)
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    try:
+        g.client = authenticate_client(bearer_token())
+    except NotAuthenticated as exc:
+        audit.record("api.authentication_failed", actor="anonymous",
+                     details={"method": request.method, "path": request.path[:200],
+                              "token_presented": bearer_token() is not None})
+        return problem_for(exc)
+    return None
+
+
+@bp.errorhandler(RegistryError)
+def registry_error(exc: RegistryError):
+    return problem_for(exc)
+
+
+def _hasher():
+    return current_app.extensions["dsure.hasher"]
+
+
+@bp.put("/certificates/<contract_number>/revisions/<int:n>")
+def put_revision(contract_number: str, n: int):
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder goes: not a document
+        body = None
+    if body is None:
+        return problem(400, "Bad request", "The body must be JSON (application/json).",
+                       reason="malformed-json")
+    accepted = ingest.accept_revision(client=g.client, contract_number=contract_number,
+                                      number=n, body=body, hasher=_hasher())
+    payload = {"contract_number": accepted.certificate.contract_number,
+               "revision": accepted.revision.number,
+               "arrived_at": accepted.revision.arrived_at.isoformat() + "Z",
+               "created": accepted.created}
+    if accepted.auth_key:
+        payload["auth_key"] = accepted.auth_key
+    response = jsonify(payload)
+    response.status_code = 201 if accepted.created else 200
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/certificates/<contract_number>/auth-key")
+def reissue_auth_key(contract_number: str):
+    auth_key = ingest.reissue_auth_key(client=g.client, contract_number=contract_number,
+                                       hasher=_hasher())
+    response = jsonify({"contract_number": contract_number, "auth_key": auth_key})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/certificates/<contract_number>")
+def get_certificate(contract_number: str):
+    cert = ingest.own_certificate(g.client, contract_number)
+    revisions = list(Revision.select().where(Revision.certificate == cert).order_by(Revision.number))
+    hidden = hidden_by(revisions)
+    status = status_of(revisions)
+    opened = audit.first_event(kind="certificate.viewed", contract_number=cert.contract_number)
+    return jsonify({
+        "contract_number": cert.contract_number,
+        "product": cert.product,
+        "obligee": {"code": cert.obligee.code, "name": cert.obligee.name},
+        "status": {"kind": status.kind, "current_revision": status.revision,
+                   "since": status.since.isoformat() + "Z"},
+        "auth_key_issued_at": cert.auth_key_issued_at.isoformat() + "Z",
+        "revisions": [{"number": r.number, "kind": r.kind, "supersedes": r.supersedes,
+                       "arrived_at": r.arrived_at.isoformat() + "Z",
+                       "visible": r.number not in hidden,
+                       "hidden_by": hidden.get(r.number)} for r in revisions],
+        "obligee_opened": opened is not None,
+        "obligee_first_opened_at": opened.occurred_at if opened else None,
+    })
+
+
+@bp.get("/obligees")
+def obligees():
+    return jsonify({"obligees": [{"code": o.code, "name": o.name} for o in enrolled_obligees()]})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

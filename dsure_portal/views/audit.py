@@ -1,0 +1,167 @@
+"""Auditor pages (DESIGN §6): the trail, filtered and exported; a certificate's whole
+history with its hidden revisions; checkpoints and evidence bundles to take away.
+
+Read-only: every route is GET. Auditors of an obligee see their organisation's events
+and certificates; platform auditors see everything (registry.audit_queries.AuditScope).
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
+from flask_login import current_user
+
+from registry import audit_queries as q
+from registry import checkpoints, evidence
+from registry.audit import record
+from registry.models import Certificate, Organisation
+from registry.verification_runs import latest_run
+
+from ..login import require_login
+from ..rendering import render
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+@bp.before_request
+def auditors_only():
+    refused = require_login()
+    if refused is not None:
+        return refused
+    if current_user.role not in q.AUDITOR_ROLES:
+        abort(403)
+    if request.method not in ("GET", "HEAD"):
+        abort(405)  # nothing here changes anything
+    return None
+
+
+def _scope() -> q.AuditScope:
+    try:
+        return q.AuditScope.for_user(current_user.user)
+    except Exception:  # noqa: BLE001 - e.g. a platform-auditor outside the operator
+        abort(403)
+
+
+@bp.app_template_filter("jst")
+def jst_filter(value, seconds: bool = True) -> str:
+    return q.jst_text(value, seconds=seconds)
+
+
+def _before() -> int | None:
+    value = request.args.get("before", "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("")
+def trail():
+    scope = _scope()
+    trail_filter = q.TrailFilter.from_params(request.args)
+    page = q.trail_page(scope, trail_filter, before=_before())
+    count, head = q.chain_head()
+    context = dict(
+        scope=scope, filter=trail_filter, page=page, before=_before(),
+        names=q.actor_names(scope, {e.actor for e in page.events}),
+        labels=q.EVENT_LABELS, kinds=q.event_kinds(),
+        organisations=q.visible_organisations(scope),
+        next_url=(url_for("audit.trail", **trail_filter.params(), before=page.next_before)
+                  if page.next_before else None),
+        export_url=url_for("audit.export", **trail_filter.params()),
+        entries=count, head=head, run=latest_run(),
+        checkpoints=checkpoints.latest(5),
+    )
+    # htmx: "more" asks for the next rows only; the filter form asks for the results.
+    block = "rows" if _before() is not None else "results"
+    return render("audit/trail.html", block=block, **context)
+
+
+@bp.get("/export.csv")
+def export():
+    """Every matching event as CSV (UTF-8 with BOM, for Excel), streamed row by row."""
+    scope = _scope()
+    trail_filter = q.TrailFilter.from_params(request.args)
+    if trail_filter.errors:
+        abort(400)
+    record("audit.exported", actor=current_user.actor,
+           organisation_code=current_user.organisation.code,
+           details={"filter": trail_filter.params()})
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(q.CSV_COLUMNS)
+        yield "\ufeff" + buffer.getvalue()
+        for row in q.trail_rows(scope, trail_filter):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow([_cell(value) for value in row])
+            yield buffer.getvalue()
+
+    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _cell(value) -> str:
+    """Spreadsheets run a cell that starts with = + - @ as a formula: quote it.
+    (No stored field starts so today; an organisation code or actor could.)"""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@bp.get("/certificates")
+def certificates():
+    scope = _scope()
+    number = request.args.get("contract_number", "").strip()
+    query = scope.certificates().order_by(Certificate.contract_number)
+    if number:
+        query = query.where(Certificate.contract_number.contains(number))
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = query.count()
+    rows = list(query.paginate(page, q.PAGE_SIZE))
+    return render("audit/certificates.html", block="results", scope=scope, rows=rows,
+                  number=number, page=page, total=total, page_size=q.PAGE_SIZE)
+
+
+@bp.get("/certificates/<contract_number>")
+def certificate(contract_number: str):
+    scope = _scope()
+    cert = scope.certificate(contract_number)
+    if cert is None:
+        abort(404)
+    openings = q.openings(cert, scope)
+    return render("audit/certificate.html", scope=scope, cert=cert,
+                  revisions=q.revision_records(cert), openings=openings,
+                  names=q.actor_names(scope, {e.actor for e in openings}),
+                  labels=q.EVENT_LABELS, surety=Organisation.get_by_id(cert.surety_id))
+
+
+@bp.get("/certificates/<contract_number>/evidence.zip")
+def evidence_bundle(contract_number: str):
+    scope = _scope()
+    cert = scope.certificate(contract_number)
+    if cert is None:
+        abort(404)
+    return bundle_response(cert.contract_number)
+
+
+def bundle_response(contract_number: str) -> Response:
+    bundle = evidence.export_bundle(
+        contract_number, actor=current_user.actor, organisation_code=current_user.organisation.code,
+        platform_signer=current_app.extensions["dsure.platform_signer"])
+    return Response(bundle.data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{bundle.filename}"',
+        "Cache-Control": "no-store"})
+
+
+@bp.get("/checkpoints/<int:checkpoint_id>.json")
+def checkpoint(checkpoint_id: int):
+    cp = checkpoints.Checkpoint.get_or_none(checkpoints.Checkpoint.id == checkpoint_id)
+    if cp is None:
+        abort(404)
+    return Response(cp.document, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="checkpoint-{cp.head_seq}.json"'})

@@ -1,0 +1,339 @@
+"""What auditors may read, and how they filter it (DESIGN §6).
+
+An ``auditor`` belongs to an obligee organisation and reads that organisation's events
+(``organisation_code``) and every event about its certificates (``contract_number``),
+whoever caused it. A ``platform-auditor`` belongs to the operator and reads everything.
+Nothing here writes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Iterator, Mapping
+
+import peewee as pw
+
+from .accounts import User
+from .errors import Forbidden
+from .history import KIND_LABELS, hidden_by
+from .models import AuditEvent, Certificate, Organisation, Revision, SigningKey
+from .normalise import normalise_contract_number
+from .signatures import is_canonical, sha256_hex, signature_is_valid
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+AUDITOR_ROLES = ("auditor", "platform-auditor")
+PAGE_SIZE = 50
+
+EVENT_LABELS = {
+    "revision.accepted": "電子保証の受付",
+    "revision.refused": "電子保証の受付拒否",
+    "auth_key.reissued": "認証キーの再発行",
+    "lookup.succeeded": "照会(成功)",
+    "lookup.failed": "照会(失敗)",
+    "lookup.locked": "照会(ロック中)",
+    "certificate.viewed": "保証証書の閲覧",
+    "login.succeeded": "ログイン",
+    "login.failed": "ログイン失敗",
+    "logout": "ログアウト",
+    "user.added": "利用者の追加",
+    "user.deactivated": "利用者の無効化",
+    "user.password_reset": "パスワード再設定",
+    "organisation.added": "組織の登録",
+    "api_client.added": "APIクライアントの登録",
+    "signing_key.added": "署名鍵の登録",
+    "api.authentication_failed": "API認証の失敗",
+    "audit.exported": "監査ログのCSV出力",
+    "evidence.exported": "証拠パッケージの出力",
+}
+OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditScope:
+    """What one auditor may read. ``organisation`` None: the whole platform."""
+
+    organisation: Organisation | None
+
+    @classmethod
+    def for_user(cls, user: User) -> "AuditScope":
+        if user.role == "platform-auditor" and user.organisation.kind == "operator":
+            return cls(None)
+        if user.role == "auditor":
+            return cls(user.organisation)
+        raise Forbidden("only auditors read the audit trail")
+
+    @property
+    def is_platform(self) -> bool:
+        return self.organisation is None
+
+    def _certificate_numbers(self):
+        return (Certificate.select(Certificate.contract_number)
+                .where(Certificate.obligee == self.organisation.id))
+
+    def events(self) -> pw.Expression:
+        if self.is_platform:
+            return pw.SQL("1 = 1")
+        return ((AuditEvent.organisation_code == self.organisation.code)
+                | AuditEvent.contract_number.in_(self._certificate_numbers()))
+
+    def certificates(self):
+        query = Certificate.select(Certificate, Organisation).join(
+            Organisation, on=(Certificate.obligee == Organisation.id))
+        if not self.is_platform:
+            query = query.where(Certificate.obligee == self.organisation.id)
+        return query
+
+    def certificate(self, contract_number: str) -> Certificate | None:
+        number = normalise_contract_number(contract_number)
+        if number is None:
+            return None
+        return self.certificates().where(Certificate.contract_number == number).first()
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """Aware or naive-UTC datetime as AuditEvent.occurred_at text (sorts as time)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc_text(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def jst_text(value: str | dt.datetime | None, *, seconds: bool = True) -> str:
+    """2026-04-01 10:15:03 (JST) from stored UTC text or a naive UTC datetime."""
+    if value is None:
+        return ""
+    moment = parse_utc_text(value) if isinstance(value, str) else value
+    local = moment.replace(tzinfo=dt.timezone.utc).astimezone(JST)
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _parse_local(text: str, *, end: bool) -> dt.datetime | None:
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` in JST. A bare day as the end of a
+    range means up to the end of that day."""
+    text = (text or "").strip().replace(" ", "T")
+    if not text:
+        return None
+    try:
+        if "T" not in text:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day, dt.time())
+            if end:
+                moment += dt.timedelta(days=1)
+        else:
+            moment = dt.datetime.fromisoformat(text)
+            if end:
+                moment += dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
+    except ValueError:
+        raise ValueError(text) from None
+    return moment.replace(tzinfo=JST)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrailFilter:
+    since: str = ""            # as typed (JST); kept for redisplay
+    until: str = ""
+    actor: str = ""            # "user:12", "api-client:3", "operator"… or a user's email
+    kind: str = ""
+    organisation: str = ""     # organisation code
+    contract_number: str = ""
+    errors: tuple = ()
+
+    FIELDS = ("since", "until", "actor", "kind", "organisation", "contract_number")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> "TrailFilter":
+        values = {name: (params.get(name) or "").strip()[:200] for name in cls.FIELDS}
+        errors = []
+        for name, end in (("since", False), ("until", True)):
+            try:
+                _parse_local(values[name], end=end)
+            except ValueError:
+                errors.append(f"{'開始' if name == 'since' else '終了'}日時の形式が正しくありません。")
+        if values["contract_number"] and normalise_contract_number(values["contract_number"]) is None:
+            errors.append("保証契約番号は 00000-000000 の形で入力してください。")
+        return cls(**values, errors=tuple(errors))
+
+    def params(self) -> dict[str, str]:
+        """The non-empty fields, for links that keep the filter."""
+        return {name: getattr(self, name) for name in self.FIELDS if getattr(self, name)}
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.params()
+
+    def conditions(self) -> list:
+        where = []
+        if self.errors:
+            return [pw.SQL("1 = 0")]
+        since = _parse_local(self.since, end=False)
+        until = _parse_local(self.until, end=True)
+        if since:
+            where.append(AuditEvent.occurred_at >= utc_text(since))
+        if until:
+            where.append(AuditEvent.occurred_at < utc_text(until))
+        if self.actor:
+            where.append(AuditEvent.actor == _actor_of(self.actor))
+        if self.kind:
+            where.append(AuditEvent.kind == self.kind)
+        if self.organisation:
+            where.append(AuditEvent.organisation_code == self.organisation)
+        if self.contract_number:
+            where.append(AuditEvent.contract_number
+                         == normalise_contract_number(self.contract_number))
+        return where
+
+
+def _actor_of(typed: str) -> str:
+    """A user's email stands for ``user:<id>``; anything else is the actor as stored."""
+    if "@" in typed:
+        user = User.get_or_none(User.email == typed.strip().lower())
+        return f"user:{user.id}" if user else "\0no such user"
+    return typed
+
+
+def trail_query(scope: AuditScope, trail_filter: TrailFilter):
+    """Matching events, newest first."""
+    query = AuditEvent.select().where(scope.events(), *trail_filter.conditions())
+    return query.order_by(AuditEvent.seq.desc())
+
+
+@dataclasses.dataclass(frozen=True)
+class TrailPage:
+    events: list
+    next_before: int | None   # pass as ``before`` for the next (older) page; None at the end
+
+
+def trail_page(scope: AuditScope, trail_filter: TrailFilter, *, before: int | None = None,
+               size: int = PAGE_SIZE) -> TrailPage:
+    """One page, keyset-paged by seq so page 20 000 costs what page 1 costs."""
+    query = trail_query(scope, trail_filter)
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    events = list(query.limit(size + 1))
+    more = len(events) > size
+    events = events[:size]
+    return TrailPage(events, events[-1].seq if more and events else None)
+
+
+CSV_COLUMNS = ["seq", "occurred_at_utc", "occurred_at_jst", "kind", "actor", "organisation_code",
+               "contract_number", "details", "prev_hash", "entry_hash"]
+
+
+def trail_rows(scope: AuditScope, trail_filter: TrailFilter) -> Iterator[list]:
+    """Every matching event as a CSV row (newest first), streamed from the database."""
+    query = trail_query(scope, trail_filter).select(
+        AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.kind, AuditEvent.actor,
+        AuditEvent.organisation_code, AuditEvent.contract_number, AuditEvent.details,
+        AuditEvent.prev_hash, AuditEvent.entry_hash).tuples()
+    for seq, occurred_at, kind, actor, org, contract, details, prev, entry in query.iterator():
+        yield [seq, occurred_at, jst_text(occurred_at), kind, actor, org or "", contract or "",
+               details, prev, entry]
+
+
+def event_kinds() -> list[tuple[str, str]]:
+    """(kind, label) of every kind that occurs or is known, for the filter."""
+    stored = {k for (k,) in AuditEvent.select(AuditEvent.kind).distinct().tuples()}
+    return [(k, EVENT_LABELS.get(k, k)) for k in sorted(stored | set(EVENT_LABELS))]
+
+
+def visible_organisations(scope: AuditScope) -> list[Organisation]:
+    if scope.is_platform:
+        return list(Organisation.select().order_by(Organisation.kind, Organisation.code))
+    return [scope.organisation]
+
+
+def actor_names(scope: AuditScope, actors) -> dict[str, str]:
+    """{"user:12": "taro@example.jp"} for the users this auditor may know by name."""
+    ids = {int(a.split(":", 1)[1]) for a in actors
+           if a.startswith("user:") and a.split(":", 1)[1].isdigit()}
+    if not ids:
+        return {}
+    query = User.select(User.id, User.email).where(User.id.in_(ids))
+    if not scope.is_platform:
+        query = query.where(User.organisation == scope.organisation.id)
+    return {f"user:{uid}": email for uid, email in query.tuples()}
+
+
+def chain_head() -> tuple[int, AuditEvent | None]:
+    head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
+    return AuditEvent.select().count(), head
+
+
+# --- a certificate's whole history, hidden revisions included ---------------------------
+
+HIDDEN_REASONS = {"correction": "訂正により非表示", "change_cancellation": "変更取消により非表示"}
+
+
+@dataclasses.dataclass(frozen=True)
+class RevisionRecord:
+    number: int
+    kind: str
+    kind_label: str
+    supersedes: int | None
+    arrived_at: dt.datetime
+    hidden_by: int | None
+    hidden_reason: str | None     # 訂正により非表示 (No.3)
+    canonical: bytes
+    signature: bytes
+    key_id: str
+    fingerprint: str
+    public_key: bytes
+    signature_valid: bool
+    canonical_ok: bool
+    canonical_sha256: str
+    accepted_digest: str | None   # what the revision.accepted event recorded
+    accepted_seq: int | None
+
+    @property
+    def digest_matches(self) -> bool:
+        return self.accepted_digest == self.canonical_sha256
+
+    @property
+    def verified(self) -> bool:
+        return self.signature_valid and self.canonical_ok and self.digest_matches
+
+    @property
+    def pretty(self) -> str:
+        return json.dumps(json.loads(self.canonical), ensure_ascii=False, indent=2)
+
+
+def revision_records(certificate: Certificate) -> list[RevisionRecord]:
+    revisions = list(Revision.select(Revision, SigningKey)
+                     .join(SigningKey).where(Revision.certificate == certificate.id)
+                     .order_by(Revision.number))
+    hidden = hidden_by(revisions)
+    kinds = {r.number: r.kind for r in revisions}
+    accepted = {}
+    for seq, details in (AuditEvent.select(AuditEvent.seq, AuditEvent.details)
+                         .where(AuditEvent.kind == "revision.accepted",
+                                AuditEvent.contract_number == certificate.contract_number)
+                         .tuples()):
+        info = json.loads(details)
+        accepted.setdefault(info.get("revision"), (seq, info.get("canonical_sha256")))
+    records = []
+    for r in revisions:
+        canonical, signature = bytes(r.canonical), bytes(r.signature)
+        by = hidden.get(r.number)
+        reason = f"{HIDDEN_REASONS[kinds[by]]} (No.{by})" if by is not None else None
+        seq, digest = accepted.get(r.number, (None, None))
+        records.append(RevisionRecord(
+            number=r.number, kind=r.kind, kind_label=KIND_LABELS.get(r.kind, r.kind),
+            supersedes=r.supersedes, arrived_at=r.arrived_at, hidden_by=by, hidden_reason=reason,
+            canonical=canonical, signature=signature, key_id=r.signing_key.key_id,
+            fingerprint=r.signing_key.fingerprint, public_key=bytes(r.signing_key.public_key),
+            signature_valid=signature_is_valid(bytes(r.signing_key.public_key), canonical, signature),
+            canonical_ok=is_canonical(canonical), canonical_sha256=sha256_hex(canonical),
+            accepted_digest=digest, accepted_seq=seq))
+    return records
+
+
+def openings(certificate: Certificate, scope: AuditScope) -> list[AuditEvent]:
+    """Who opened the certificate and when (lookups with the key, page views), oldest first."""
+    return list(AuditEvent.select()
+                .where(AuditEvent.contract_number == certificate.contract_number,
+                       AuditEvent.kind.in_(OPENED_KINDS), scope.events())
+                .order_by(AuditEvent.seq))

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Check a dsure-portal evidence bundle offline.
+
+    python verify_bundle.py [BUNDLE.zip | DIRECTORY]
+
+Needs only Python 3.10+, ``cryptography`` and ``rfc8785`` (pip install cryptography
+rfc8785); no database, no network. Without an argument it checks the directory it sits
+in (the unpacked bundle). Exit status 0: every revision verifies; 1: the first problem is
+printed, naming the file. This very file is ``registry/bundle_check.py`` of dsure-portal,
+copied into every bundle unchanged.
+
+What is checked, per revision: the surety's Ed25519 signature over the stored bytes with
+the public key in keys/ (and that key's SHA-256 fingerprint); that the bytes are RFC 8785
+canonical JSON; that the document's own number, kind and supersedes match revisions.json;
+the SHA-256 recorded at acceptance. Then: revisions numbered 1..n without gaps, which
+revisions are hidden (corrected or cancelled) recomputed from the signed documents, the
+platform's signature over revisions.json when present, and SHA256SUMS over every file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+FORMAT = "dsure-portal/evidence-bundle/v1"
+METADATA = "revisions.json"
+SUMS = "SHA256SUMS"
+PLATFORM_KEY = "platform-public-key.pem"
+PLATFORM_SIGNATURE = "revisions.json.sig"
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    file: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
+
+
+@dataclasses.dataclass
+class Report:
+    contract_number: str | None = None
+    revisions: int = 0
+    fingerprints: tuple = ()
+    platform_fingerprint: str | None = None
+    problems: list = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Files:
+    """The bundle's files by relative path, from a zip or an unpacked directory."""
+
+    def __init__(self, path: Path):
+        self.files: dict[str, bytes] = {}
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and "__pycache__" not in p.parts:
+                    self.files[p.relative_to(path).as_posix()] = p.read_bytes()
+        else:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    if not info.is_dir():
+                        self.files[info.filename] = zf.read(info)
+        # A zip holds one top folder (evidence-<number>/); paths are relative to it.
+        tops = {PurePosixPath(name).parts[0] for name in self.files}
+        if len(tops) == 1 and METADATA not in self.files:
+            top = tops.pop() + "/"
+            self.files = {name[len(top):]: data for name, data in self.files.items()}
+
+    def get(self, name: str) -> bytes | None:
+        return self.files.get(name)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sums(files: _Files) -> tuple[dict[str, str], list[Problem]]:
+    data = files.get(SUMS)
+    if data is None:
+        return {}, [Problem(SUMS, "missing")]
+    sums, problems = {}, []
+    for line in data.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name:
+            problems.append(Problem(SUMS, f"cannot read the line {line!r}"))
+            continue
+        sums[name] = digest
+    return sums, problems
+
+
+def _changed(files: _Files, sums: dict[str, str], *names: str) -> str | None:
+    """The first of ``names`` whose bytes differ from SHA256SUMS (to name the culprit)."""
+    for name in names:
+        data = files.get(name)
+        if name in sums and data is not None and _sha256(data) != sums[name]:
+            return name
+    return None
+
+
+def _hidden_by(revisions: list[dict]) -> dict[int, int]:
+    return {r["supersedes"]: r["number"] for r in revisions
+            if r.get("kind") in ("correction", "change_cancellation") and r.get("supersedes") is not None}
+
+
+def _load_key(files: _Files, name: str, problems: list) -> bytes | None:
+    pem = files.get(name)
+    if pem is None:
+        problems.append(Problem(name, "missing"))
+        return None
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError:
+        problems.append(Problem(name, "not a PEM public key"))
+        return None
+    if not isinstance(key, Ed25519PublicKey):
+        problems.append(Problem(name, "not an Ed25519 public key"))
+        return None
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _verify(raw_key: bytes, signature: bytes, data: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(raw_key).verify(signature, data)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def _check_revision(files: _Files, sums: dict, meta: dict, report: Report) -> dict | None:
+    """Check one revision; returns the signed document when it could be read."""
+    problems = report.problems
+    doc_name, sig_name, key_name = meta.get("document"), meta.get("signature"), meta.get("public_key")
+    if not all(isinstance(n, str) for n in (doc_name, sig_name, key_name)):
+        problems.append(Problem(METADATA, f"revision {meta.get('number')}: file names missing"))
+        return None
+    canonical, signature = files.get(doc_name), files.get(sig_name)
+    for name, data in ((doc_name, canonical), (sig_name, signature)):
+        if data is None:
+            problems.append(Problem(name, "missing"))
+    raw_key = _load_key(files, key_name, problems)
+    if canonical is None or signature is None or raw_key is None:
+        return None
+    if _sha256(raw_key) != meta.get("fingerprint"):
+        problems.append(Problem(key_name, "its SHA-256 fingerprint differs from revisions.json"))
+        return None
+    if not _verify(raw_key, signature, canonical):
+        culprit = _changed(files, sums, doc_name, sig_name) or doc_name
+        problems.append(Problem(culprit, f"the surety's signature ({sig_name}) does not verify over "
+                                         f"{doc_name} with {key_name}"))
+        return None
+    try:
+        document = json.loads(canonical)
+        if rfc8785.dumps(document) != canonical:
+            raise ValueError
+    except (ValueError, UnicodeDecodeError, rfc8785.CanonicalizationError):
+        problems.append(Problem(doc_name, "not RFC 8785 canonical JSON"))
+        return None
+    if meta.get("canonical_sha256") not in (None, _sha256(canonical)):
+        problems.append(Problem(doc_name, "its SHA-256 differs from the one recorded at acceptance"))
+    for field, key in (("revision", "number"), ("kind", "kind"), ("supersedes", "supersedes")):
+        if document.get(field) != meta.get(key):
+            problems.append(Problem(METADATA, f"revision {meta.get('number')}: {key} differs from "
+                                              f"the signed document {doc_name}"))
+    if document.get("contract_number") != report.contract_number:
+        problems.append(Problem(doc_name, "contract_number differs from revisions.json"))
+    return document
+
+
+def check_bundle(path: str | Path) -> Report:
+    """Check the bundle at ``path`` (a .zip or an unpacked directory)."""
+    path = Path(path)
+    report = Report()
+    try:
+        files = _Files(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        report.problems.append(Problem(path.name, f"cannot read the bundle: {exc}"))
+        return report
+    sums, sum_problems = _sums(files)
+    raw_metadata = files.get(METADATA)
+    try:
+        metadata = json.loads(raw_metadata) if raw_metadata is not None else None
+    except (ValueError, UnicodeDecodeError):
+        metadata = None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT \
+            or not isinstance(metadata.get("revisions"), list):
+        report.problems.append(Problem(METADATA, "missing" if raw_metadata is None
+                                       else f"not a {FORMAT} file"))
+        return report
+    report.contract_number = metadata.get("contract_number")
+    revisions = [r for r in metadata["revisions"] if isinstance(r, dict)]
+    report.revisions = len(revisions)
+
+    for meta in revisions:
+        _check_revision(files, sums, meta, report)
+    numbers = [r.get("number") for r in revisions]
+    if numbers != list(range(1, len(revisions) + 1)):
+        report.problems.append(Problem(METADATA, f"revisions are not numbered 1..n: {numbers}"))
+    hidden = _hidden_by(revisions)
+    for meta in revisions:
+        if meta.get("hidden_by") != hidden.get(meta.get("number")):
+            report.problems.append(Problem(METADATA, f"revision {meta.get('number')}: hidden_by "
+                                                     "does not follow from the signed documents"))
+    report.fingerprints = tuple(sorted({r.get("fingerprint") for r in revisions}))
+
+    platform_pem, platform_sig = files.get(PLATFORM_KEY), files.get(PLATFORM_SIGNATURE)
+    if platform_pem is not None or platform_sig is not None:
+        raw = _load_key(files, PLATFORM_KEY, report.problems)
+        if platform_sig is None:
+            report.problems.append(Problem(PLATFORM_SIGNATURE, "missing"))
+        elif raw is not None:
+            if _verify(raw, platform_sig, raw_metadata):
+                report.platform_fingerprint = _sha256(raw)
+            else:
+                culprit = _changed(files, sums, METADATA, PLATFORM_SIGNATURE) or METADATA
+                report.problems.append(Problem(culprit, "the platform's signature "
+                                                        f"({PLATFORM_SIGNATURE}) does not verify"))
+
+    report.problems += sum_problems
+    for name, digest in sums.items():
+        data = files.get(name)
+        if data is None:
+            report.problems.append(Problem(name, "listed in SHA256SUMS but missing"))
+        elif _sha256(data) != digest:
+            report.problems.append(Problem(name, "its SHA-256 differs from SHA256SUMS"))
+    for name in files.files:
+        if name != SUMS and name not in sums:
+            report.problems.append(Problem(name, "not listed in SHA256SUMS"))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    target = Path(args[0]) if args else Path(__file__).resolve().parent
+    report = check_bundle(target)
+    if not report.ok:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        print(f"FAILED: {report.problems[0]}")
+        return 1
+    print(f"OK {report.revisions} revisions of {report.contract_number}; "
+          f"surety key {', '.join(report.fingerprints)}"
+          + (f"; platform key {report.platform_fingerprint}" if report.platform_fingerprint else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

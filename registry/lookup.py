@@ -1,0 +1,134 @@
+"""Finding a certificate by contract number + auth key, for an obligee's staff.
+
+Every failure (malformed number, unknown number, wrong key, another obligee's
+certificate) gives the same answer after the same work: one argon2id verification.
+
+``look_up`` is the whole staff lookup: the failure limits (counted in the database, so
+every worker and instance shares them), the verification, the organisation's list and
+the audit trail. Limits key on the account and on the contract number (and, more
+loosely, on the client address), never on the address alone: one municipal office
+behind one address must not lock out its colleagues, and guessing one number from many
+accounts must not go on either.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from . import portfolio
+from .audit import record
+from .auth_keys import AuthKeyHasher
+from .clock import Clock, utcnow
+from .db import write_transaction
+from .models import Certificate, Organisation
+from .normalise import normalise_contract_number
+from .throttle import Failure, locked_until
+
+FAILURE_KIND = "lookup"
+
+
+def _locate(number: str | None, auth_key: str, obligee_code: str,
+            hasher: AuthKeyHasher) -> tuple[Certificate | None, str]:
+    """(certificate, "found") or (None, why not). Always one argon2id verification."""
+    cert = None
+    if number is not None:
+        cert = (Certificate.select(Certificate, Organisation)
+                .join(Organisation, on=(Certificate.obligee == Organisation.id))
+                .where(Certificate.contract_number == number).first())
+    key_matches = hasher.matches(cert.auth_key_digest if cert else None, auth_key)
+    if number is None:
+        return None, "malformed_number"
+    if cert is None:
+        return None, "unknown_number"
+    if not key_matches:
+        return None, "wrong_key"
+    if cert.obligee.code != obligee_code:
+        return None, "other_obligee"
+    return cert, "found"
+
+
+def find_certificate(*, contract_number: str, auth_key: str, obligee_code: str,
+                     hasher: AuthKeyHasher) -> Certificate | None:
+    cert, _ = _locate(normalise_contract_number(contract_number), auth_key, obligee_code, hasher)
+    return cert
+
+
+@dataclasses.dataclass(frozen=True)
+class LookupLimits:
+    """``failures`` failed lookups within ``window`` lock an account or a contract
+    number for the rest of the window; ``failures_per_address`` do so for an address."""
+
+    failures: int = 10
+    window: dt.timedelta = dt.timedelta(minutes=15)
+    failures_per_address: int | None = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class LookupResult:
+    outcome: str                          # "found" | "failed" | "locked"
+    certificate: Certificate | None = None
+    retry_after: dt.datetime | None = None  # when locked: the moment the lock ends
+
+    @property
+    def found(self) -> bool:
+        return self.outcome == "found"
+
+    @property
+    def locked(self) -> bool:
+        return self.outcome == "locked"
+
+
+def _subjects(user_id: int, number: str | None, address: str | None,
+              limits: LookupLimits) -> list[tuple[str, int]]:
+    subjects = [(f"user:{user_id}", limits.failures)]
+    if number is not None:
+        subjects.append((f"contract:{number}", limits.failures))
+    if address and limits.failures_per_address:
+        subjects.append((f"ip:{address}", limits.failures_per_address))
+    return subjects
+
+
+def look_up(*, user_id: int, actor: str, organisation_id: int, organisation_code: str,
+            contract_number: str, auth_key: str, hasher: AuthKeyHasher,
+            limits: LookupLimits = LookupLimits(), address: str | None = None,
+            clock: Clock = utcnow) -> LookupResult:
+    """One staff lookup. The attempt is counted as a failure *before* the key is checked
+    (and the count withdrawn on success), inside the serialised write transaction, so
+    parallel requests cannot all slip under the limit. The auth key typed is never
+    recorded anywhere; a number that does not parse is not recorded either (it may be
+    a key typed into the wrong field)."""
+    number = normalise_contract_number(contract_number)
+    subjects = _subjects(user_id, number, address, limits)
+
+    with write_transaction():
+        now = clock()
+        locks = {}
+        for subject, limit in subjects:
+            until = locked_until(FAILURE_KIND, subject, limit=limit, window=limits.window,
+                                 clock=lambda: now)
+            if until is not None:
+                locks[subject.split(":", 1)[0]] = until
+        if locks:
+            record("lookup.locked", actor=actor, organisation_code=organisation_code,
+                   contract_number=number,
+                   details={"locked": sorted(locks), "until": max(locks.values()).isoformat() + "Z"},
+                   clock=lambda: now)
+            return LookupResult("locked", retry_after=max(locks.values()))
+        provisional = [Failure.create(kind=FAILURE_KIND, subject=subject, occurred_at=now).id
+                       for subject, _ in subjects]
+
+    # The slow part (argon2id) outside the lock.
+    cert, reason = _locate(number, auth_key, organisation_code, hasher)
+
+    with write_transaction():
+        if cert is None:
+            record("lookup.failed", actor=actor, organisation_code=organisation_code,
+                   contract_number=number, details={"reason": reason}, clock=clock)
+            return LookupResult("failed")
+        Failure.delete().where(Failure.id.in_(provisional)).execute()
+        added = portfolio.add_to_list(organisation_id=organisation_id, certificate_id=cert.id,
+                                      user_id=user_id, clock=clock)
+        record("lookup.succeeded", actor=actor, organisation_code=organisation_code,
+               contract_number=cert.contract_number, details={"added_to_list": added},
+               clock=clock)
+    return LookupResult("found", certificate=cert)

@@ -1,0 +1,91 @@
+"""Organisations, surety API clients and signing keys: what the operator sets up."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from .audit import record
+from .clock import Clock, utcnow
+from .db import write_transaction
+from .errors import InvalidInput, NotAuthenticated
+from .models import ApiClient, Organisation, SigningKey
+from .obligee_codes import is_valid_obligee_code
+from .signatures import fingerprint, public_key_from_pem
+
+TOKEN_PREFIX = "dsk_"
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_organisation(*, kind: str, code: str, name: str, require_otp: bool = False,
+                     actor: str = "operator", clock: Clock = utcnow) -> Organisation:
+    if kind not in Organisation.KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(Organisation.KINDS)}")
+    if kind == "obligee" and not is_valid_obligee_code(code):
+        raise InvalidInput(f"{code!r} is not a 全国地方公共団体コード with a valid check digit")
+    if not code or not name.strip():
+        raise InvalidInput("code and name are required")
+    with write_transaction():
+        if Organisation.get_or_none(Organisation.code == code):
+            raise InvalidInput(f"an organisation with code {code} already exists")
+        org = Organisation.create(kind=kind, code=code, name=name.strip(),
+                                  require_otp=require_otp, created_at=clock())
+        record("organisation.added", actor=actor, organisation_code=code,
+               details={"kind": kind, "name": org.name, "require_otp": require_otp}, clock=clock)
+    return org
+
+
+def organisation_by_code(code: str, *, kind: str | None = None) -> Organisation:
+    org = Organisation.get_or_none(Organisation.code == code)
+    if org is None or (kind and org.kind != kind):
+        raise InvalidInput(f"no {kind or 'organisation'} with code {code}")
+    return org
+
+
+def enrolled_obligees() -> list[Organisation]:
+    return list(Organisation.select().where(Organisation.kind == "obligee")
+                .order_by(Organisation.code))
+
+
+def add_api_client(*, org_code: str, name: str, actor: str = "operator",
+                   clock: Clock = utcnow) -> tuple[ApiClient, str]:
+    """Create a client; return it with its bearer token, which is never stored."""
+    org = organisation_by_code(org_code, kind="surety")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with write_transaction():
+        client = ApiClient.create(organisation=org, name=name, created_at=clock(),
+                                  token_digest=_token_digest(token))
+        record("api_client.added", actor=actor, organisation_code=org.code,
+               details={"client_id": client.id, "name": name}, clock=clock)
+    return client, token
+
+
+def authenticate_client(token: str | None) -> ApiClient:
+    """The active client holding ``token``; NotAuthenticated otherwise."""
+    if token:
+        client = (ApiClient.select(ApiClient, Organisation).join(Organisation)
+                  .where(ApiClient.token_digest == _token_digest(token),
+                         ApiClient.active == True)  # noqa: E712
+                  .first())
+        if client is not None:
+            return client
+    raise NotAuthenticated("A valid bearer token is required.")
+
+
+def add_signing_key(*, org_code: str, pem: bytes, actor: str = "operator",
+                    clock: Clock = utcnow) -> SigningKey:
+    org = organisation_by_code(org_code, kind="surety")
+    raw = public_key_from_pem(pem)
+    fp = fingerprint(raw)
+    with write_transaction():
+        existing = SigningKey.get_or_none(SigningKey.organisation == org,
+                                          SigningKey.fingerprint == fp)
+        if existing:
+            return existing
+        key = SigningKey.create(organisation=org, key_id=f"{org.code.lower()}-{fp[:16]}",
+                                public_key=raw, fingerprint=fp, created_at=clock())
+        record("signing_key.added", actor=actor, organisation_code=org.code,
+               details={"key_id": key.key_id, "fingerprint": fp}, clock=clock)
+    return key

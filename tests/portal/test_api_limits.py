@@ -1,0 +1,45 @@
+"""Request-rate limits of the surety API: token guessing is limited per address, and
+with Redis configured the count is shared by every app instance."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dsure_portal import create_app
+
+URL = "/api/v1/certificates/30001-000001"
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_token_guessing_is_limited_per_address_whatever_token_is_tried(app, client):
+    app.config["API_AUTH_FAILURE_LIMIT"] = "3 per minute"
+    statuses = [client.get(URL, headers=bearer(f"dsk_guess{i}")).status_code for i in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    refused = client.get(URL, headers=bearer("dsk_guess9"))
+    assert refused.mimetype == "application/problem+json" and refused.get_json()["status"] == 429
+
+
+def test_public_endpoints_are_not_counted_as_failures(app, client):
+    app.config["API_AUTH_FAILURE_LIMIT"] = "2 per minute"
+    assert {client.get("/api/v1/obligees").status_code for _ in range(5)} == {200}
+
+
+@pytest.mark.skipif(not os.environ.get("DSURE_TEST_REDIS_URL"), reason="DSURE_TEST_REDIS_URL is not set")
+def test_rate_limits_in_redis_are_shared_by_app_instances(app, app_config):
+    import redis
+    url = os.environ["DSURE_TEST_REDIS_URL"]
+    store = redis.Redis.from_url(url)
+    store.flushdb()
+    config = dict(app_config, RATELIMIT_STORAGE_URI=url, API_AUTH_FAILURE_LIMIT="4 per minute")
+    first, second = create_app(dict(config)), create_app(dict(config))
+    statuses = []
+    for _ in range(3):
+        for instance in (first, second):
+            statuses.append(instance.test_client().get(URL, headers=bearer("no")).status_code)
+    assert statuses == [401, 401, 401, 401, 429, 429]
+    store.flushdb()
+    store.close()

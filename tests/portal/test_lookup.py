@@ -1,0 +1,131 @@
+"""Looking a certificate up by contract number + auth key (DESIGN §5)."""
+import json
+
+import pytest
+
+from registry.models import AuditEvent
+from tests.factories import make_document
+from tests.portal.certificate_fixtures import *  # noqa: F401,F403
+from tests.portal.certificate_fixtures import look_up, strip_csrf
+from tests.portal.conftest import csrf_token_from
+
+FAILURE = "契約番号または認証キーが正しくありません"
+
+
+def events(app, kind):
+    with app.app_context():
+        return list(AuditEvent.select().where(AuditEvent.kind == kind).order_by(AuditEvent.seq))
+
+
+def test_the_lookup_page_is_a_labelled_form(staff_client):
+    html = staff_client().get("/lookup").get_data(as_text=True)
+    for name in ("contract_number", "auth_key", "csrf_token"):
+        assert f'name="{name}"' in html
+    assert '<label for="contract_number">保証契約番号</label>' in html
+    assert '<label for="auth_key">認証キー</label>' in html
+    assert 'autocomplete="off"' in html
+
+
+def test_the_lookup_needs_a_signed_in_user(client):
+    response = client.get("/lookup")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("typed", ["10001-000001", "１０００１－０００００１", "10001000001",
+                                   "１０００１ ０００００１", "10001ー000001", " 10001-000001 "])
+def test_a_right_lookup_opens_the_certificate_and_lists_it(app, staff_client, post_vectors, typed):
+    key = post_vectors("01-advance-new")
+    client = staff_client()
+    response = look_up(client, typed, key)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/certificates/10001-000001"
+    page = client.get("/certificates/10001-000001")
+    assert page.status_code == 200 and "保証証書(前払金保証)" in page.get_data(as_text=True)
+    assert "10001-000001" in client.get("/certificates").get_data(as_text=True)
+    [event] = events(app, "lookup.succeeded")
+    assert event.organisation_code == "042081" and event.contract_number == "10001-000001"
+
+
+def test_every_kind_of_failure_gives_the_same_page(app, staff_client, post_vectors, post_document):
+    key = post_vectors("01-advance-new")
+    other_key = post_document(make_document(contract_number="30001-000002",
+                                            obligee__code="124249", obligee__name="白子町長"))
+    client = staff_client()
+    attempts = {
+        "wrong key": ("10001-000001", key[:-1] + ("x" if key[-1] != "x" else "y")),
+        "unknown number": ("19999-999999", key),
+        "malformed number": ("1000100", key),
+        "another organisation's certificate": ("30001-000002", other_key),
+    }
+    pages = {}
+    for case, (number, typed_key) in attempts.items():
+        response = look_up(client, number, typed_key)
+        assert response.status_code == 200, case
+        pages[case] = strip_csrf(response.get_data(as_text=True))
+    assert FAILURE in pages["wrong key"]
+    assert len(set(pages.values())) == 1, "the failure pages differ"
+    assert "1000100" not in pages["malformed number"]  # nothing typed is echoed
+    reasons = [json.loads(e.details)["reason"] for e in events(app, "lookup.failed")]
+    assert reasons == ["wrong_key", "unknown_number", "malformed_number", "other_obligee"]
+    # And the other organisation's certificate did not join this organisation's list.
+    assert client.get("/certificates/30001-000002").status_code == 404
+
+
+def test_after_ten_failures_the_account_gets_429_even_with_the_right_key(app, staff_client, post_vectors):
+    key = post_vectors("01-advance-new")
+    client = staff_client()
+    for _ in range(10):
+        assert look_up(client, "10001-000001", "WRONGKEY2345").status_code == 200
+    locked = look_up(client, "10001-000001", key)
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    assert "照会の試行回数が上限に達しました" in locked.get_data(as_text=True)
+    assert look_up(client, "10001-000002", "WRONGKEY2345").status_code == 429
+    assert len(events(app, "lookup.locked")) == 2
+    assert not events(app, "lookup.succeeded")
+
+
+def test_the_limit_follows_the_configuration(app, staff_client, post_vectors):
+    app.config.update(LOOKUP_FAILURE_LIMIT=2, LOOKUP_FAILURE_WINDOW_MINUTES=1)
+    key = post_vectors("01-advance-new")
+    client = staff_client()
+    look_up(client, "19999-999999", "WRONGKEY2345")
+    look_up(client, "19999-999998", "WRONGKEY2345")
+    locked = look_up(client, "10001-000001", key)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) <= 60
+
+
+def test_a_number_guessed_from_another_organisation_is_locked_for_its_owner(app, staff_client, post_vectors):
+    app.config.update(LOOKUP_FAILURE_LIMIT=3)
+    key = post_vectors("01-advance-new")
+    for i in range(3):
+        guesser = staff_client(f"g{i}@shirako.example.jp", "124249")
+        look_up(guesser, "10001-000001", "WRONGKEY2345")
+    owner = staff_client()
+    assert look_up(owner, "10001-000001", key).status_code == 429
+
+
+def test_the_auth_key_is_never_in_the_audit_trail(app, staff_client, post_vectors):
+    key = post_vectors("01-advance-new")
+    client = staff_client()
+    look_up(client, "10001-000001", key[::-1])
+    look_up(client, key, key)
+    look_up(client, "10001-000001", key)
+    with app.app_context():
+        stored = " ".join(f"{e.details} {e.contract_number}" for e in AuditEvent.select())
+    assert key not in stored and key[::-1] not in stored
+
+
+def test_an_empty_field_is_not_an_attempt(app, staff_client):
+    client = staff_client()
+    token = csrf_token_from(client.get("/lookup").get_data(as_text=True))
+    response = client.post("/lookup", data={"csrf_token": token, "contract_number": "", "auth_key": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "保証契約番号を入力してください。" in html
+    assert FAILURE not in html
+    assert not events(app, "lookup.failed")
+
+
+def test_a_lookup_without_the_csrf_token_is_refused(staff_client):
+    response = staff_client().post("/lookup", data={"contract_number": "10001-000001", "auth_key": "x"})
+    assert response.status_code == 400
