@@ -12,7 +12,7 @@ from registry.db import database, open_database
 
 from .config import defaults, ensure_secrets
 from .extensions import csrf, limiter
-from .login import login_manager
+from .login import home_url, is_staff, login_manager
 from .problems import problem
 from .security import add_security_headers
 
@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    app.jinja_env.globals.update(home_url=home_url, is_staff=is_staff)
 
     _register_database_hooks(app)
     _register_error_pages(app)

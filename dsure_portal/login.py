@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
-from registry.accounts import SessionLimits, User, needs_otp_enrolment, session_user
+from registry.accounts import (AUDITOR_ROLES, STAFF_ROLES, SessionLimits, User,
+                               needs_otp_enrolment, session_user)
 
 login_manager = LoginManager()
 login_manager.session_protection = None  # the server-side row is the protection
@@ -74,6 +75,29 @@ def require_login():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+def require_role(*roles: str):
+    """A blueprint's before_request: a signed-in user with one of ``roles``, else 403.
+    Auditors read the trail and change nothing, so the staff pages (whose lookup adds
+    to the organisation's list) are not theirs."""
+    def check():
+        refused = require_login()
+        if refused is None and current_user.role not in roles:
+            abort(403)
+        return refused
+    return check
+
+
+def home_url() -> str:
+    """Where a signed-in user starts: the lookup for staff, the trail for auditors."""
+    if current_user.is_authenticated and current_user.role in AUDITOR_ROLES:
+        return url_for("audit.trail")
+    return url_for("certificates.lookup")
+
+
+def is_staff() -> bool:
+    return current_user.is_authenticated and current_user.role in STAFF_ROLES
 
 
 def safe_next(target: str | None) -> str | None:

@@ -23,6 +23,8 @@ from .models import BaseModel, Organisation
 from .throttle import locked_until, record_failures
 
 ROLES = ("staff", "admin", "auditor", "platform-auditor")
+STAFF_ROLES = ("staff", "admin")               # look up, open and list certificates
+AUDITOR_ROLES = ("auditor", "platform-auditor")  # read the trail; change nothing
 MIN_PASSWORD_LENGTH = 12
 
 _PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -94,6 +96,8 @@ def add_user(*, org_code: str, email: str, role: str, password: str, actor: str 
         raise InvalidInput(f"no organisation with code {org_code}")
     if role == "platform-auditor" and org.kind != "operator":
         raise InvalidInput("platform-auditor is a role of the operator organisation")
+    if role != "platform-auditor" and org.kind != "obligee":
+        raise InvalidInput(f"{role} is a role of an obligee organisation")
     password_hash = _PASSWORDS.hash(password)
     with write_transaction():
         if User.get_or_none(User.email == email):

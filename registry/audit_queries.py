@@ -14,7 +14,7 @@ from typing import Iterator, Mapping
 
 import peewee as pw
 
-from .accounts import User
+from .accounts import AUDITOR_ROLES, User
 from .errors import Forbidden
 from .history import KIND_LABELS, hidden_by
 from .models import AuditEvent, Certificate, Organisation, Revision, SigningKey
@@ -22,7 +22,6 @@ from .normalise import normalise_contract_number
 from .signatures import is_canonical, sha256_hex, signature_is_valid
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
-AUDITOR_ROLES = ("auditor", "platform-auditor")
 PAGE_SIZE = 50
 
 EVENT_LABELS = {

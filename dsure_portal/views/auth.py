@@ -26,7 +26,7 @@ from registry.wareki import wareki_datetime_long
 from ..extensions import limiter
 from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm, LoginForm,
                           OtpForm, OtpRemoveForm, ResetPasswordForm)
-from ..login import PortalUser, enforce_otp_enrolment, safe_next
+from ..login import PortalUser, enforce_otp_enrolment, home_url, safe_next
 from ..rendering import render
 
 bp = Blueprint("auth", __name__)
@@ -77,7 +77,7 @@ def _rotate(user: User, token: str) -> None:
 
 def _start(user: User, token: str, next_url: str | None):
     _rotate(user, token)
-    return redirect(next_url or url_for("certificates.lookup"), 303)
+    return redirect(next_url or home_url(), 303)
 
 
 # --- sign-in and sign-out -------------------------------------------------------------
@@ -87,7 +87,7 @@ def _start(user: User, token: str, next_url: str | None):
 def login():
     next_url = safe_next(request.args.get("next"))
     if request.method == "GET" and current_user.is_authenticated:
-        return redirect(next_url or url_for("certificates.lookup"))
+        return redirect(next_url or home_url())
     form = LoginForm()
     if not form.validate_on_submit():
         return render("auth/login.html", form=form, next_url=next_url)
@@ -194,7 +194,7 @@ def otp_enrol():
     if form.validate_on_submit():
         if enrol_otp(user, secret=secret, code=form.otp.data, actor=current_user.actor):
             flash("二段階認証を設定しました。次回のログインから確認コードが必要です。", "info")
-            return redirect(url_for("certificates.lookup") if user.organisation.require_otp
+            return redirect(home_url() if user.organisation.require_otp
                             else url_for(".account"), 303)
         failed = True
         form = OtpForm(formdata=None)

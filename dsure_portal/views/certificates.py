@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from registry import portfolio
+from registry.accounts import STAFF_ROLES
 from registry.history import KIND_LABELS, STATUS_LABELS
 from registry.lookup import LookupLimits, look_up
 from registry.presentation import PRODUCT_LABELS, certificate_title, compare, document_of, sheet_of, yen
@@ -23,11 +24,11 @@ from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datet
 
 from ..extensions import limiter
 from ..forms.certificates import LookupForm, SearchForm
-from ..login import require_login
+from ..login import require_role
 from ..rendering import render
 
 bp = Blueprint("certificates", __name__)
-bp.before_request(require_login)
+bp.before_request(require_role(*STAFF_ROLES))
 
 
 def _hasher():

@@ -16,10 +16,11 @@ import pytest
 from registry import audit_queries
 from registry.audit import record
 from registry.ingest import accept_revision
-from registry.models import AuditEvent
+from registry.models import AuditEvent, Organisation
 from registry.organisations import add_api_client, add_signing_key
-from registry.portfolio import add_to_list
+from registry.portfolio import add_to_list, listed_certificate
 from tests.factories import TEST_PUBLIC_PEM, make_document, next_revision, sign
+from tests.portal.conftest import csrf_token_from
 from tests.tampering import rewrite_audit_entry
 
 A_CERT, B_CERT = "30001-000001", "30001-000002"
@@ -93,6 +94,26 @@ def test_strangers_are_sent_to_sign_in(client, url):
 def test_auditors_cannot_post(client, auditor_a, sign_in):
     sign_in(client, auditor_a)
     assert client.post("/audit").status_code in (400, 405)  # CSRF or method: never a change
+
+
+@pytest.mark.parametrize("auditor", ["auditor_a", "platform_auditor"])
+def test_auditors_cannot_use_the_staff_pages(app, client, sign_in, world, auditor, request):
+    """A lookup adds to the organisation's list and counts failures: not an auditor's to do."""
+    sign_in(client, request.getfixturevalue(auditor))
+    for url in ("/lookup", "/certificates", f"/certificates/{A_CERT}"):
+        assert client.get(url).status_code == 403, url
+    with app.app_context():
+        events_before = AuditEvent.select().count()
+    token = csrf_token_from(client.get("/account").data.decode())
+    response = client.post("/lookup", data={"csrf_token": token, "contract_number": A_CERT,
+                                            "auth_key": "WRONGKEY2345"})
+    assert response.status_code == 403
+    with app.app_context():
+        assert AuditEvent.select().count() == events_before
+        kakuda = Organisation.get(Organisation.code == "042081")
+        assert listed_certificate(organisation_id=kakuda.id, contract_number=A_CERT) is None
+    page = client.get("/audit").data.decode()
+    assert 'href="/lookup"' not in page and 'href="/audit"' in page
 
 
 def test_an_auditor_of_a_sees_none_of_bs_events_or_certificates(app, client, make_user, sign_in,

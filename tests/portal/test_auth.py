@@ -401,9 +401,11 @@ def test_the_demo_prints_logins_that_work(app, runner):
     logins = re.findall(r"^  (\S+@\S+)  (\S+)  (\S+)  (\S+)$", result.output, re.M)
     assert {role for _, _, role, _ in logins} == {"staff", "admin", "auditor", "platform-auditor"}
     assert ("staff@shirako.example.jp", "shirako-staff-demo", "staff", "白子町") in logins
-    for email, password, _, _ in logins:
+    for email, password, role, _ in logins:
         client = app.test_client()
-        assert log_in(client, email, password).status_code == 303, email
-        assert client.get("/certificates").status_code == 200
+        response = log_in(client, email, password)
+        home = "/audit" if role.endswith("auditor") else "/lookup"
+        assert response.status_code == 303 and response.headers["Location"] == home, email
+        assert client.get(home).status_code == 200
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and re.findall(r"^  (\S+@\S+)  (\S+)  (\S+)  (\S+)$", again.output, re.M) == logins

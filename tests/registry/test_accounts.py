@@ -58,6 +58,7 @@ def test_a_password_is_stored_as_argon2id_only(user):
     ({"role": "root"}, "role"), ({"email": "no-at-sign"}, "email"),
     ({"password": "short"}, "12"), ({"org_code": "999999"}, "organisation"),
     ({"role": "platform-auditor"}, "operator"),
+    ({"org_code": "DSURE"}, "obligee"), ({"org_code": "DSURE", "role": "auditor"}, "obligee"),
 ])
 def test_add_user_refuses_bad_input(orgs, change, message):
     args = dict(org_code="042081", email="new@kakuda.example.jp", role="staff", password=PASSWORD)
