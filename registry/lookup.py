@@ -22,7 +22,7 @@ from .clock import Clock, utcnow
 from .db import write_transaction
 from .models import Certificate, Organisation
 from .normalise import normalise_contract_number
-from .throttle import Failure, locked_until
+from .throttle import begin_attempt
 
 FAILURE_KIND = "lookup"
 
@@ -98,24 +98,14 @@ def look_up(*, user_id: int, actor: str, organisation_id: int, organisation_code
     recorded anywhere; a number that does not parse is not recorded either (it may be
     a key typed into the wrong field)."""
     number = normalise_contract_number(contract_number)
-    subjects = _subjects(user_id, number, address, limits)
-
-    with write_transaction():
-        now = clock()
-        locks = {}
-        for subject, limit in subjects:
-            until = locked_until(FAILURE_KIND, subject, limit=limit, window=limits.window,
-                                 clock=lambda: now)
-            if until is not None:
-                locks[subject.split(":", 1)[0]] = until
-        if locks:
-            record("lookup.locked", actor=actor, organisation_code=organisation_code,
-                   contract_number=number,
-                   details={"locked": sorted(locks), "until": max(locks.values()).isoformat() + "Z"},
-                   clock=lambda: now)
-            return LookupResult("locked", retry_after=max(locks.values()))
-        provisional = [Failure.create(kind=FAILURE_KIND, subject=subject, occurred_at=now).id
-                       for subject, _ in subjects]
+    attempt = begin_attempt(FAILURE_KIND, _subjects(user_id, number, address, limits),
+                            window=limits.window, clock=clock)
+    if attempt.locked:
+        record("lookup.locked", actor=actor, organisation_code=organisation_code,
+               contract_number=number,
+               details={"locked": sorted(s.split(":", 1)[0] for s in attempt.locks),
+                        "until": attempt.locked_until.isoformat() + "Z"}, clock=clock)
+        return LookupResult("locked", retry_after=attempt.locked_until)
 
     # The slow part (argon2id) outside the lock.
     cert, reason = _locate(number, auth_key, organisation_code, hasher)
@@ -125,7 +115,7 @@ def look_up(*, user_id: int, actor: str, organisation_id: int, organisation_code
             record("lookup.failed", actor=actor, organisation_code=organisation_code,
                    contract_number=number, details={"reason": reason}, clock=clock)
             return LookupResult("failed")
-        Failure.delete().where(Failure.id.in_(provisional)).execute()
+        attempt.withdraw()
         added = portfolio.add_to_list(organisation_id=organisation_id, certificate_id=cert.id,
                                       user_id=user_id, clock=clock)
         record("lookup.succeeded", actor=actor, organisation_code=organisation_code,

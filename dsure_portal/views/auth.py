@@ -15,10 +15,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_login import current_user, login_required, login_user, logout_user
 
 from registry import otp
-from registry.accounts import (LoginLimits, User, add_user, deactivate_user, end_session,
-                               enrol_otp, member_for_admin, members_of, password_matches,
-                               remove_otp, set_password, sign_in, sign_in_with_otp, sign_out,
-                               start_session, use_otp_code)
+from registry.accounts import (User, add_user, deactivate_user, end_session, enrol_otp,
+                               member_for_admin, members_of, remove_otp, set_password,
+                               sign_out, start_session)
+from registry.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
 from registry.clock import utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.wareki import wareki_datetime_long
@@ -160,7 +160,13 @@ def change_password():
     form = ChangePasswordForm()
     user = current_user.user
     if form.validate_on_submit():
-        if not password_matches(user, form.current_password.data):
+        proof = reauthenticate(user, password=form.current_password.data,
+                               address=request.remote_addr, limits=_login_limits())
+        if proof.outcome == "locked":
+            return _locked_response("auth/account.html", proof.retry_after,
+                                    password_form=ChangePasswordForm(formdata=None),
+                                    otp_remove_form=OtpRemoveForm(formdata=None))
+        if proof.outcome != "confirmed":
             form.current_password.errors.append("現在のパスワードが正しくありません。")
         else:
             # Every session of the account ends (other browsers too); this one starts afresh.
@@ -214,10 +220,17 @@ def otp_remove():
     form = OtpRemoveForm()
     if not user.otp_secret:
         return redirect(url_for(".account"), 303)
-    if form.validate_on_submit() and use_otp_code(user, user.otp_secret, form.otp.data):
-        remove_otp(user, actor=current_user.actor)
-        flash("二段階認証を解除しました。もう一度ログインしてください。", "info")
-        return redirect(url_for(".login"), 303)
+    if form.validate_on_submit():
+        proof = reauthenticate(user, otp_code=form.otp.data, address=request.remote_addr,
+                               limits=_login_limits())
+        if proof.outcome == "locked":
+            return _locked_response("auth/account.html", proof.retry_after,
+                                    password_form=ChangePasswordForm(formdata=None),
+                                    otp_remove_form=OtpRemoveForm(formdata=None))
+        if proof.outcome == "confirmed":
+            remove_otp(user, actor=current_user.actor)
+            flash("二段階認証を解除しました。もう一度ログインしてください。", "info")
+            return redirect(url_for(".login"), 303)
     return render("auth/account.html", status=400, password_form=ChangePasswordForm(formdata=None),
                   otp_remove_form=OtpRemoveForm(formdata=None), otp_remove_failed=True)
 

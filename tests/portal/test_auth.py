@@ -351,6 +351,23 @@ def test_a_user_changes_their_own_password(app, client, make_user):
     assert log_in(client, EMAIL, "a new passphrase here").status_code == 303
     assert audit_events(app, "user.password_changed")
 
+def test_guessing_the_current_password_on_the_account_page_locks_out(app, client, make_user):
+    """A borrowed session must not become a free password oracle."""
+    user = make_user()
+    log_in(client, EMAIL)
+    change = {"current_password": "wrong one entirely", "new_password": "a new passphrase here",
+              "confirm": "a new passphrase here"}
+    statuses = [post_form(client, "/account/password", change, page="/account").status_code
+                for _ in range(app.config["LOGIN_FAILURE_LIMIT"])]
+    assert statuses == [400] * (len(statuses) - 1) + [429]
+    right = post_form(client, "/account/password", {**change, "current_password": PASSWORD},
+                      page="/account")
+    assert right.status_code == 429 and "試行回数が上限に達しました" in right.get_data(as_text=True)
+    with app.app_context():
+        assert User.get_by_id(user.id).password_hash == user.password_hash  # unchanged
+    assert len(audit_events(app, "reauthentication.failed")) == app.config["LOGIN_FAILURE_LIMIT"]
+
+
 
 # --- the operator's CLI and the demo ------------------------------------------------------
 

@@ -2,14 +2,17 @@
 Flask). Runs on SQLite and, when configured, PostgreSQL."""
 import datetime as dt
 import json
+import threading
 
 import pytest
 
 from registry import accounts, otp
-from registry.accounts import (LoginLimits, SessionLimits, User, add_user, deactivate_user,
-                               end_session, enrol_otp, member_for_admin, set_password,
-                               sign_in, sign_in_with_otp, start_session, session_user)
+from registry.accounts import (SessionLimits, User, add_user, deactivate_user, end_session,
+                               enrol_otp, member_for_admin, set_password, start_session,
+                               session_user)
+from registry.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
 from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.db import database
 from registry.models import AuditEvent
 from registry.organisations import add_organisation
 from tests.factories import FixedClock
@@ -300,3 +303,60 @@ def test_demo_users_are_idempotent_and_their_printed_passwords_work(registry_db)
         assert result.signed_in, email
         assert result.user.role == role and result.user.organisation.name == org_name
     assert User.select().count() == len(first)
+
+
+def test_parallel_wrong_passwords_get_no_more_guesses_than_the_limit(user):
+    """Each guess is counted before its (slow) check: sixteen at once, limit five."""
+    limits = LoginLimits(failures=5, window=dt.timedelta(minutes=15), failures_per_address=1000)
+    barrier = threading.Barrier(16)
+    outcomes = []
+
+    def guess():
+        barrier.wait()
+        try:
+            outcomes.append(sign_in(email=user.email, password="wrong password, long enough",
+                                    address="10.0.0.1", limits=limits).outcome)
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 16
+    assert len(events("login.failed")) == 5  # five passwords were checked, no more
+    refused_unchecked = [e for e in events("login.locked")
+                         if json.loads(e.details).get("attempt_refused")]
+    assert len(refused_unchecked) == 11 and set(outcomes) <= {"failed", "locked"}
+
+
+def test_a_right_password_does_not_count_as_a_failure(user):
+    limits = LoginLimits(failures=2, window=dt.timedelta(minutes=15))
+    for _ in range(3):
+        assert sign_in(email=user.email, password=PASSWORD, address="10.0.0.1",
+                       limits=limits).signed_in
+
+
+def test_reauthentication_counts_against_the_same_account_limit(user, clock):
+    limits = LoginLimits(failures=3, window=dt.timedelta(minutes=15))
+    assert reauthenticate(user, password=PASSWORD, address=None, limits=limits,
+                          clock=clock).outcome == "confirmed"
+    outcomes = [reauthenticate(user, password="not it, but long enough", address=None,
+                               limits=limits, clock=clock).outcome for _ in range(3)]
+    assert outcomes == ["failed", "failed", "locked"]
+    assert reauthenticate(user, password=PASSWORD, address=None, limits=limits,
+                          clock=clock).outcome == "locked"
+    # The account's sign-in is locked too: the guesses were against the same password.
+    assert sign_in(email=user.email, password=PASSWORD, address=None, limits=limits,
+                   clock=clock).outcome == "locked"
+    assert [json.loads(e.details)["reason"] for e in events("reauthentication.failed")] == \
+        ["wrong_password"] * 3
+
+
+def test_something_typed_for_an_unknown_account_is_kept_only_when_it_is_an_address(orgs):
+    sign_in(email="Tr0ub4dor&3-long-secret", password=PASSWORD, address=None)
+    sign_in(email="nobody@kakuda.example.jp", password=PASSWORD, address=None)
+    emails = [json.loads(e.details)["email"] for e in events("login.failed")]
+    assert emails == ["(not an email address)", "nobody@kakuda.example.jp"]
+    assert all("Tr0ub4dor" not in e.details for e in AuditEvent.select())

@@ -1,0 +1,182 @@
+"""Signing in (password, then TOTP when the account has it) and proving it again before
+a sensitive change. Every guess is counted against the account and the client address
+in the database (throttle.py), so all workers and instances share the lockout; every
+failure and lock is in the audit trail, never with the password or code typed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+from .accounts import (User, normalise_email, password_matches, start_session, use_otp_code,
+                       user_by_email)
+from .audit import record
+from .clock import Clock, utcnow
+from .db import write_transaction
+from .models import Organisation
+from .throttle import begin_attempt, locked_until
+
+@dataclasses.dataclass(frozen=True)
+class LoginLimits:
+    """Failed sign-ins allowed per account (email) and per client address in the window;
+    reaching either locks it for the rest of the window, right password or not."""
+
+    failures: int = 5
+    window: dt.timedelta = dt.timedelta(minutes=15)
+    failures_per_address: int = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class SignIn:
+    """What a sign-in attempt came to. ``outcome`` is one of
+    signed_in (``token`` is the new session's), needs_otp (the password was right; the
+    second step is due), failed, locked (``retry_after`` says until when)."""
+
+    outcome: str
+    user: User | None = None
+    token: str | None = None
+    retry_after: dt.datetime | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.outcome == "signed_in"
+
+
+LOGIN = "login"
+_PLAUSIBLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _limited(email: str, address: str | None, limits: LoginLimits) -> list[tuple[str, int]]:
+    subjects = [(f"email:{email[:190]}", limits.failures)]
+    if address:
+        subjects.append((f"ip:{address}", limits.failures_per_address))
+    return subjects
+
+
+def _lock(email: str, address: str | None, limits: LoginLimits, clock: Clock) -> dt.datetime | None:
+    until = [locked_until(LOGIN, subject, limit=limit, window=limits.window, clock=clock)
+             for subject, limit in _limited(email, address, limits)]
+    until = [u for u in until if u is not None]
+    return max(until) if until else None
+
+
+def _begin(email: str, address: str | None, limits: LoginLimits, clock: Clock):
+    return begin_attempt(LOGIN, _limited(email, address, limits), window=limits.window,
+                         clock=clock)
+
+
+def _actor(user: User | None) -> str:
+    return f"user:{user.id}" if user is not None else "anonymous"
+
+
+def _audited_email(email: str, user: User | None) -> str:
+    """The email as the trail keeps it. What was typed for an unknown account is kept only
+    when it looks like an address: a password typed into the wrong field must not land in
+    the trail."""
+    if user is not None or _PLAUSIBLE_EMAIL.match(email):
+        return email[:254]
+    return "(not an email address)"
+
+
+def _refused(email: str, user: User | None, address: str | None, reason: str,
+             limits: LoginLimits, clock: Clock, *, event: str = "login.failed") -> SignIn:
+    """Audit a failure that ``_begin`` has already counted (never the password or the
+    code). When it brought the account or the address to its limit, audit the lock too."""
+    audited = _audited_email(email, user)
+    with write_transaction():
+        org = user.organisation.code if user is not None else None
+        record(event, actor=_actor(user), organisation_code=org,
+               details={"email": audited, "reason": reason, "address": address}, clock=clock)
+        until = _lock(email, address, limits, clock)
+        if until is not None:
+            record("login.locked", actor=_actor(user), organisation_code=org,
+                   details={"email": audited, "address": address,
+                            "locked_until": until.isoformat(timespec="seconds") + "Z"}, clock=clock)
+    return SignIn("locked" if until is not None else "failed", retry_after=until)
+
+
+def _locked(email: str, user: User | None, address: str | None, until: dt.datetime,
+            clock: Clock) -> SignIn:
+    record("login.locked", actor=_actor(user),
+           organisation_code=user.organisation.code if user is not None else None,
+           details={"email": _audited_email(email, user), "address": address,
+                    "attempt_refused": True,
+                    "locked_until": until.isoformat(timespec="seconds") + "Z"}, clock=clock)
+    return SignIn("locked", retry_after=until)
+
+
+def _signed_in(user: User, address: str | None, *, second_factor: bool, clock: Clock) -> SignIn:
+    with write_transaction():
+        token = start_session(user, clock=clock)
+        record("login.succeeded", actor=_actor(user), organisation_code=user.organisation.code,
+               details={"email": user.email, "address": address, "otp": second_factor},
+               clock=clock)
+    return SignIn("signed_in", user=user, token=token)
+
+
+def sign_in(*, email: str, password: str, address: str | None,
+            limits: LoginLimits = LoginLimits(), clock: Clock = utcnow) -> SignIn:
+    """The first step: email and password.
+
+    A locked account or address is refused before the password is looked at; otherwise
+    the attempt is counted first (throttle.begin_attempt) and withdrawn when the password
+    is right. Exactly one argon2id verification runs whether or not the email exists, and
+    an unknown email, a wrong password and an inactive account fail the same way (only
+    the audit trail tells them apart).
+    """
+    email = normalise_email(email)
+    user = user_by_email(email) if email else None
+    attempt = _begin(email, address, limits, clock)
+    if attempt.locked:
+        return _locked(email, user, address, attempt.locked_until, clock)
+    if not password_matches(user, password):
+        reason = "unknown_email" if user is None else "wrong_password"
+        return _refused(email, user, address, reason, limits, clock)
+    if not user.active:
+        return _refused(email, user, address, "inactive", limits, clock)
+    attempt.withdraw()
+    if user.otp_secret:
+        return SignIn("needs_otp", user=user)
+    return _signed_in(user, address, second_factor=False, clock=clock)
+
+
+def sign_in_with_otp(*, user_id: int, code: str, address: str | None,
+                     limits: LoginLimits = LoginLimits(), clock: Clock = utcnow) -> SignIn:
+    """The second step, after ``sign_in`` said needs_otp for ``user_id``. A wrong or
+    reused code counts as a failed sign-in of the account, like a wrong password."""
+    user = (User.select(User, Organisation).join(Organisation)
+            .where(User.id == user_id).first())
+    if user is None:
+        return SignIn("failed")
+    attempt = _begin(user.email, address, limits, clock)
+    if attempt.locked:
+        return _locked(user.email, user, address, attempt.locked_until, clock)
+    if not user.active or not user.otp_secret:
+        return _refused(user.email, user, address, "inactive" if not user.active else "no_otp",
+                        limits, clock)
+    if not use_otp_code(user, user.otp_secret, code, clock=clock):
+        return _refused(user.email, user, address, "wrong_otp", limits, clock)
+    attempt.withdraw()
+    return _signed_in(user, address, second_factor=True, clock=clock)
+
+
+def reauthenticate(user: User, *, password: str | None = None, otp_code: str | None = None,
+                   address: str | None, limits: LoginLimits = LoginLimits(),
+                   clock: Clock = utcnow) -> SignIn:
+    """A signed-in user proves it is still them (the current password before a new one,
+    a current code before turning TOTP off). Counted against the same account limit as
+    sign-in, so a borrowed session is no free password oracle. Outcome: confirmed,
+    failed or locked."""
+    attempt = _begin(user.email, address, limits, clock)
+    if attempt.locked:
+        return _locked(user.email, user, address, attempt.locked_until, clock)
+    if otp_code is not None:
+        confirmed, reason = use_otp_code(user, user.otp_secret, otp_code, clock=clock), "wrong_otp"
+    else:
+        confirmed, reason = password_matches(user, password), "wrong_password"
+    if not confirmed:
+        return _refused(user.email, user, address, reason, limits, clock,
+                        event="reauthentication.failed")
+    attempt.withdraw()
+    return SignIn("confirmed", user=user)
