@@ -10,7 +10,8 @@ import datetime as dt
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
-# (first day, name), newest first. Before 明治6年 (the solar calendar) is out of scope.
+# (first day, name), newest first. Before 明治6年 (the solar calendar) there is no 和暦
+# date to write in the Gregorian calendar; such a day is written in 西暦 instead.
 ERAS = [
     (dt.date(2019, 5, 1), "令和"),
     (dt.date(1989, 1, 8), "平成"),
@@ -40,7 +41,10 @@ def wareki_date(day: dt.date | str) -> str:
         day = dt.date.fromisoformat(day)
     if isinstance(day, dt.datetime):
         day = day.date()
-    name, year = era_year(day)
+    try:
+        name, year = era_year(day)
+    except ValueError:  # a signed document may hold any real date: show it, never fail
+        return f"{day.year}年{day.month}月{day.day}日"
     return f"{name}{_year_text(year)}年{day.month}月{day.day}日"
 
 

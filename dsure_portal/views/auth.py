@@ -82,6 +82,11 @@ def _start(user: User, token: str, next_url: str | None):
 
 # --- sign-in and sign-out -------------------------------------------------------------
 
+@bp.get("/")
+def home():
+    return redirect(home_url() if current_user.is_authenticated else url_for(".login"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate, methods=["POST"])  # coarse; the real limit is counted in the database
 def login():

@@ -426,3 +426,10 @@ def test_the_demo_prints_logins_that_work(app, runner):
         assert client.get(home).status_code == 200
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and re.findall(r"^  (\S+@\S+)  (\S+)  (\S+)  (\S+)$", again.output, re.M) == logins
+
+
+def test_the_site_root_leads_to_sign_in_or_to_the_users_home(client, make_user):
+    assert client.get("/").headers["Location"] == "/login"
+    make_user()
+    log_in(client, EMAIL)
+    assert client.get("/").headers["Location"] == "/lookup"

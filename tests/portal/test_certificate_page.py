@@ -246,3 +246,13 @@ def test_the_page_offers_the_evidence_bundle_and_it_downloads(opened):
     response = client.get(f"/certificates/{N}/evidence.zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert response.data[:2] == b"PK"
+
+
+def test_a_date_before_the_eras_shows_in_seireki_not_an_error(staff_client, post_document):
+    from tests.factories import make_document
+    key = post_document(make_document(contract_number=N, work__contract_date="1850-01-01"))
+    client = staff_client()
+    assert look_up(client, N, key).status_code == 303
+    for url in (f"/certificates/{N}", f"/certificates/{N}/print"):
+        response, html = page(client, url)
+        assert response.status_code == 200 and "1850年1月1日" in html, url

@@ -62,3 +62,9 @@ def test_amounts_periods_and_titles():
     assert certificate_title("advance_payment") == "保証証書(前払金保証)"
     assert certificate_title("contract") == "保証証書(契約保証)"
     assert certificate_title("intermediate_advance_payment") == "保証証書(中間前払金保証)"
+
+
+def test_a_day_before_the_solar_calendar_is_written_in_seireki():
+    """Ingest accepts any real date; the page must still show it, not fail."""
+    assert wareki_date("1850-01-01") == "1850年1月1日"
+    assert wareki_date("1873-01-01") == "明治6年1月1日"
