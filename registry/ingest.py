@@ -134,19 +134,22 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
         else:
             # digest is set: certificates are never deleted, so the pre-check saw none either.
             cert = _create_certificate(client, v.document, digest, clock)
+        arrived_at = clock()
         revision = Revision.create(
             certificate=cert, number=number, kind=v.document.kind,
             supersedes=v.document.supersedes, canonical=v.canonical, signature=v.signature,
-            signing_key=v.signing_key, arrived_at=clock())
+            signing_key=v.signing_key, arrived_at=arrived_at)
         _refresh_summary(cert, clock)
+        # What `audit verify` holds the stored rows to (integrity.py).
+        details = {"revision": number, "kind": v.document.kind,
+                   "supersedes": v.document.supersedes, "key_id": v.signing_key.key_id,
+                   "canonical_sha256": sha256_hex(v.canonical),
+                   "signature_sha256": sha256_hex(v.signature),
+                   "obligee_code": v.document.obligee.code, "arrived_at": arrived_at.isoformat()}
+        if digest is not None and number == 1:
+            details["auth_key_digest_sha256"] = sha256_hex(digest.encode())
         record("revision.accepted", actor=_actor(client), organisation_code=client.organisation.code,
-               contract_number=contract_number,
-               details={"revision": number, "kind": v.document.kind,
-                        "supersedes": v.document.supersedes, "key_id": v.signing_key.key_id,
-                        "canonical_sha256": sha256_hex(v.canonical),
-                        "signature_sha256": sha256_hex(v.signature),
-                        "obligee_code": v.document.obligee.code},
-               clock=clock)
+               contract_number=contract_number, details=details, clock=clock)
     return Accepted(cert, revision, created=True, auth_key=auth_key if number == 1 else None)
 
 
@@ -203,7 +206,8 @@ def reissue_auth_key(*, client: ApiClient, contract_number: str, hasher: AuthKey
         cert.auth_key_issued_at = clock()
         cert.save()
         record("auth_key.reissued", actor=_actor(client), organisation_code=client.organisation.code,
-               contract_number=cert.contract_number, details={}, clock=clock)
+               contract_number=cert.contract_number,
+               details={"auth_key_digest_sha256": sha256_hex(digest.encode())}, clock=clock)
     return auth_key
 
 

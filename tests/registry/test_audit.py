@@ -3,6 +3,7 @@ databases. The attacker here holds the database owner's rights: drops the insert
 triggers that registry/schema.py creates, then changes or removes rows in place."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import peewee
@@ -14,7 +15,7 @@ from registry import ingest
 from registry.audit import GENESIS, chain_breaks, record
 from registry.db import database, is_postgresql
 from registry.integrity import verify_all
-from registry.models import AuditEvent, Certificate, Revision, SigningKey
+from registry.models import AuditEvent, Certificate, Organisation, Revision, SigningKey
 from tests.factories import World, make_document, next_revision
 
 N = 6
@@ -184,6 +185,87 @@ def test_a_revision_re_signed_with_a_substituted_key_is_named(revisions):
         "revision 30001-000001/1", "revision 30001-000001/2", "revision 30001-000002/1"}
 
 
+# --- the rows beside the signed bytes -------------------------------------------------
+
+@pytest.fixture
+def history(registry_db, hasher):
+    """30001-000001: new, change, correction of 2, cancellation of 3 (visible: 1 and 4)."""
+    world = World()
+    d1 = make_document()
+    d2 = next_revision(d1, "change", guarantee_amount=24_000_000)
+    d3 = next_revision(d2, "correction", 2, guarantee_amount=25_000_000)
+    d4 = next_revision(d3, "change_cancellation", 3, guarantee_amount=20_000_000)
+    for d in (d1, d2, d3, d4):
+        ingest.accept_revision(client=world.client, contract_number=d["contract_number"],
+                               number=d["revision"], body=world.signed(d), hasher=hasher)
+    assert verify_all()[1] == []
+    return world
+
+
+def tamper_revision(number: int, columns: dict) -> None:
+    drop_guards("revision")
+    Revision.update(**columns).where(Revision.id == revision_row("30001-000001", number).id).execute()
+
+
+@pytest.mark.parametrize("number, columns, named", [
+    # the correction no longer hides revision 2: the visible history would show it again
+    (3, {"supersedes": None}, "revision 30001-000001/3: stored supersedes None differs"),
+    # the cancellation turned into a change: revision 3 would reappear
+    (4, {"kind": "change"}, "revision 30001-000001/4: stored kind 'change' differs"),
+    (1, {"number": 9}, "revision 30001-000001/9: no acceptance event in the audit trail"),
+    # the official issue time (電子保証発行日時) moved
+    (2, {"arrived_at": dt.datetime(2020, 1, 1)},
+     "revision 30001-000001/2: arrival time differs from the one recorded"),
+])
+def test_a_changed_column_beside_the_signed_bytes_is_named(history, number, columns, named):
+    tamper_revision(number, columns)
+    count, problems = verify_all()
+    assert any(p.startswith(named) for p in problems), problems
+
+
+def test_a_deleted_revision_is_named(history):
+    drop_guards("revision", operation="delete")
+    Revision.delete().where(Revision.id == revision_row("30001-000001", 4).id).execute()
+    problems = verify_all()[1]
+    assert any(p.startswith("revision 30001-000001/4: accepted in audit entry") and
+               p.endswith("but not stored") for p in problems), problems
+
+
+def test_a_certificate_moved_to_another_obligee_is_named(history):
+    """The obligee decides who may look the certificate up."""
+    Certificate.update(obligee=Organisation.get(Organisation.code == "124249")).execute()
+    problems = verify_all()[1]
+    assert [p for p in problems if "stored obligee '124249'" in p] and \
+        {p.split(":")[0] for p in problems} == {f"revision 30001-000001/{n}" for n in (1, 2, 3, 4)}
+
+
+@pytest.mark.parametrize("changes, named", [
+    ({"current_revision": 2}, "current revision 2 is not the newest visible one"),
+    ({"latest_revision": 3}, "latest revision 3 but 4 are stored"),
+    ({"auth_key_digest": "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$c29tZWhhc2g"},
+     "auth key digest differs from the one issued in audit entry"),
+])
+def test_a_changed_certificate_row_is_named(history, changes, named):
+    Certificate.update(**changes).execute()
+    assert [p for p in verify_all()[1] if p.startswith("certificate 30001-000001: " + named)]
+
+
+def test_a_reissued_auth_key_is_what_verify_expects(history, hasher):
+    ingest.reissue_auth_key(client=history.client, contract_number="30001-000001", hasher=hasher)
+    assert verify_all()[1] == []
+
+
+def test_an_unreadable_acceptance_with_recomputed_hashes_is_named_not_a_crash(history):
+    """The chain alone passes (only a checkpoint would catch the rewrite); verify must
+    still say which entry it cannot read, not fail with a traceback."""
+    from tests.tampering import rewrite_audit_entry
+    accepted = AuditEvent.select().where(AuditEvent.kind == "revision.accepted") \
+        .order_by(AuditEvent.seq).first()
+    rewrite_audit_entry(accepted.seq, details=accepted.details[:-1])
+    problems = verify_all()[1]
+    assert f"audit entry {accepted.seq}: revision.accepted details cannot be read" in problems
+
+
 # --- concurrency ---------------------------------------------------------------------
 
 def test_concurrent_appends_from_eight_threads_keep_the_chain(registry_db):
@@ -220,10 +302,10 @@ def test_verify_all_is_not_confused_by_a_revision_accepted_while_it_runs(revisio
     """`audit verify` runs on a live system: a revision (and its acceptance event) committed
     between reading the recorded digests and reading the revisions is not a problem."""
     from registry import integrity
-    read_digests = integrity._accepted_digests
+    read_recorded = integrity._recorded
 
-    def digests_then_a_concurrent_ingest():
-        digests = read_digests()
+    def recorded_then_a_concurrent_ingest():
+        recorded = read_recorded()
         doc = make_document(contract_number="30001-000003")
 
         def post():
@@ -236,9 +318,9 @@ def test_verify_all_is_not_confused_by_a_revision_accepted_while_it_runs(revisio
         thread = threading.Thread(target=post)
         thread.start()
         thread.join()
-        return digests
+        return recorded
 
-    monkeypatch.setattr(integrity, "_accepted_digests", digests_then_a_concurrent_ingest)
+    monkeypatch.setattr(integrity, "_recorded", recorded_then_a_concurrent_ingest)
     count, problems = verify_all()
     assert problems == []
     assert Revision.select().count() == 4  # the concurrent ingest did happen
