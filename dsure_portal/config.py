@@ -49,6 +49,9 @@ class ConfigError(RuntimeError):
 def ensure_secrets(config: dict, instance_path: str) -> None:
     """Fill missing secrets from instance files, creating them; refuse in production."""
     for name in GENERATED_SECRETS:
+        if config.get(name) is not None and not isinstance(config[name], str):
+            # from_prefixed_env reads values as JSON: an all-digit secret arrives as an int
+            config[name] = os.environ.get(f"DSURE_{name}", str(config[name]))
         if config.get(name):
             continue
         if config.get("ENV") == "production":

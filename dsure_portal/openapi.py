@@ -57,8 +57,35 @@ def openapi_document() -> dict:
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
         },
     }
-    schemas["CertificateState"] = {"type": "object", "required": [
-        "contract_number", "product", "obligee", "status", "revisions", "obligee_opened"]}
+    when = {"type": "string", "format": "date-time"}
+    schemas["CertificateState"] = {
+        "type": "object",
+        "required": ["contract_number", "product", "obligee", "status", "auth_key_issued_at",
+                     "revisions", "obligee_opened", "obligee_first_opened_at"],
+        "properties": {
+            "contract_number": {"type": "string"},
+            "product": {"enum": ["contract", "advance_payment", "intermediate_advance_payment"]},
+            "obligee": {"type": "object", "required": ["code", "name"], "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"}}},
+            "status": {"type": "object", "required": ["kind", "current_revision", "since"],
+                       "properties": {
+                           "kind": {"enum": ["new", "change", "correction", "change_cancellation"],
+                                    "description": "kind of the current (newest visible) revision"},
+                           "current_revision": {"type": "integer"}, "since": when}},
+            "auth_key_issued_at": when,
+            "revisions": {"type": "array", "items": {
+                "type": "object",
+                "required": ["number", "kind", "supersedes", "arrived_at", "visible", "hidden_by"],
+                "properties": {
+                    "number": {"type": "integer"}, "kind": {"type": "string"},
+                    "supersedes": {"type": ["integer", "null"]}, "arrived_at": when,
+                    "visible": {"type": "boolean"},
+                    "hidden_by": {"type": ["integer", "null"],
+                                  "description": "the correction or cancellation that hides it"}}}},
+            "obligee_opened": {"type": "boolean"},
+            "obligee_first_opened_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "dsure-portal surety API", "version": "1.0.0",
@@ -111,11 +138,11 @@ def openapi_document() -> dict:
                 "responses": {"200": _json({"type": "object", "properties": {"obligees": {
                     "type": "array", "items": {"type": "object", "properties": {
                         "code": {"type": "string"}, "name": {"type": "string"}}}}}},
-                    "enrolled obligees")},
+                    "enrolled obligees"), "429": _PROBLEM},
             }},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "security": [], "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI 3.1"}},
+                "responses": {"200": {"description": "OpenAPI 3.1"}, "429": _PROBLEM},
             }},
         },
     }

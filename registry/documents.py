@@ -21,8 +21,9 @@ KINDS = ("new", "change", "correction", "change_cancellation")
 
 # Yen; far below 2**53 so every amount is exact in RFC 8785's number form.
 Amount = Annotated[int, Field(gt=0, le=10**14)]
-Text = Annotated[str, Field(min_length=1, max_length=300)]
-OptionalText = Annotated[str | None, Field(default=None, max_length=300)]
+# At least one visible character: a name of blanks is as missing as no name.
+Text = Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
+OptionalText = Annotated[str | None, Field(default=None, max_length=300, pattern=r"\S")]
 
 
 class _Strict(BaseModel):
@@ -85,7 +86,8 @@ class Document(_Strict):
     contract_amount: Amount
     guarantee_amount: Amount
     guarantee_period: Period
-    deposit_bank: OptionalText = None
+    # Absent or a bank, never null: present exactly for the advance-payment products.
+    deposit_bank: Text = Field(default=None, json_schema_extra=lambda schema: schema.pop("default"))
     surety: Surety
 
 

@@ -53,13 +53,20 @@ def accept_revision(*, client: ApiClient, contract_number: str, number: int, bod
         verified = _verify(client, contract_number, number, body)
         return _store(client, contract_number, number, verified, hasher, clock)
     except RegistryError as exc:
-        record("revision.refused", actor=_actor(client),
-               organisation_code=client.organisation.code,
-               contract_number=contract_number if _CONTRACT_NUMBER.match(contract_number) else None,
-               details={"revision": number, "reason": exc.reason, "detail": exc.detail,
-                        "fields": sorted({e["field"] for e in exc.errors})},
-               clock=clock)
+        record_refusal(client=client, contract_number=contract_number, number=number,
+                       reason=exc.reason, detail=exc.detail,
+                       fields=sorted({e["field"] for e in exc.errors}), clock=clock)
         raise
+
+
+def record_refusal(*, client: ApiClient, contract_number: str, number: int, reason: str,
+                   detail: str, fields: list[str] = (), clock: Clock = utcnow) -> None:
+    """Audit a refused revision, including one refused before it could be read (a body
+    that is not JSON, or too large)."""
+    record("revision.refused", actor=_actor(client), organisation_code=client.organisation.code,
+           contract_number=contract_number if _CONTRACT_NUMBER.match(contract_number) else None,
+           details={"revision": number, "reason": reason, "detail": detail, "fields": list(fields)},
+           clock=clock)
 
 
 def _field(field: str, message: str) -> dict:

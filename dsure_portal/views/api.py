@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry import audit, ingest
 from registry.errors import NotAuthenticated, RegistryError
@@ -48,13 +49,31 @@ def _hasher():
     return current_app.extensions["dsure.hasher"]
 
 
+def _request_body() -> bytes:
+    """The raw body, refused with 413 above MAX_CONTENT_LENGTH. With a Content-Length,
+    Werkzeug refuses it itself; a chunked body it silently cuts off at the limit, which
+    would then read as malformed JSON, so a body that reaches the limit is refused here."""
+    data = request.get_data(cache=True)
+    if request.content_length is None and len(data) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RequestEntityTooLarge()
+    return data
+
+
 @bp.put("/certificates/<contract_number>/revisions/<int:n>")
 def put_revision(contract_number: str, n: int):
+    try:
+        _request_body()
+    except RequestEntityTooLarge:
+        ingest.record_refusal(client=g.client, contract_number=contract_number, number=n,
+                              reason="too-large", detail="The request body is over the size limit.")
+        raise
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the JSON decoder goes: not a document
         body = None
     if body is None:
+        ingest.record_refusal(client=g.client, contract_number=contract_number, number=n,
+                              reason="malformed-json", detail="The body is not JSON.")
         return problem(400, "Bad request", "The body must be JSON (application/json).",
                        reason="malformed-json")
     accepted = ingest.accept_revision(client=g.client, contract_number=contract_number,

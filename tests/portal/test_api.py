@@ -5,10 +5,12 @@ observed is one the OpenAPI document lists for that operation.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
 
+import jsonschema
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from werkzeug.exceptions import HTTPException
@@ -46,15 +48,30 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule[len(PREFIX):])
 
 
-def documented_statuses(app, method: str, path: str) -> set[str] | None:
-    """The response codes OpenAPI lists for the operation that serves ``path``."""
+def documented_responses(app, method: str, path: str) -> dict | None:
+    """The responses OpenAPI lists for the operation that serves ``path``."""
     adapter = app.url_map.bind("localhost")
     try:
         rule, _ = adapter.match(path, method=method, return_rule=True)
     except HTTPException:
         return None  # no such operation (404/405 from routing)
-    operation = openapi_document()["paths"][openapi_path(rule.rule)][method.lower()]
-    return set(operation["responses"])
+    return openapi_document()["paths"][openapi_path(rule.rule)][method.lower()]["responses"]
+
+
+def assert_matches_openapi(response, documented: dict) -> None:
+    """The answer's status is listed and its body fits the documented schema."""
+    status = str(response.status_code)
+    assert status in documented, f"answered {status}, not in OpenAPI {sorted(documented)}"
+    components = openapi_document()["components"]
+    answer = documented[status]
+    if "$ref" in answer:
+        answer = components["responses"][answer["$ref"].rsplit("/", 1)[1]]
+    schema = answer.get("content", {}).get(response.mimetype, {}).get("schema")
+    if schema is None:
+        assert "content" not in answer or response.mimetype == "application/json", response.mimetype
+        return
+    jsonschema.Draft202012Validator({**schema, "components": components}).validate(
+        json.loads(response.data))
 
 
 def call(client, method: str, path: str, *, token: str | None = None, **kwargs):
@@ -62,10 +79,9 @@ def call(client, method: str, path: str, *, token: str | None = None, **kwargs):
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     response = client.open(path, method=method, headers=headers, **kwargs)
-    documented = documented_statuses(client.application, method, path)
+    documented = documented_responses(client.application, method, path)
     if documented is not None:
-        assert str(response.status_code) in documented, \
-            f"{method} {path} answered {response.status_code}, not in OpenAPI {sorted(documented)}"
+        assert_matches_openapi(response, documented)
     return response
 
 
@@ -369,12 +385,32 @@ def test_a_body_that_is_not_json_is_400(client, world, data, content_type):
                     token=world.token, data=data, content_type=content_type)
     assert_problem(response, 400)
     assert stored() == (0, 0)
+    assert refusal_reasons() == ["malformed-json"]
+
+
+def refusal_reasons() -> list[str]:
+    return [json.loads(e.details)["reason"]
+            for e in AuditEvent.select().where(AuditEvent.kind == "revision.refused")]
 
 
 def test_a_body_over_256_kib_is_413(client, world):
     body = world.signed(make_document())
     body["padding"] = "x" * (256 * 1024)
     assert_problem(put(client, world.token, body), 413)
+    assert stored() == (0, 0)
+    assert refusal_reasons() == ["too-large"]
+
+
+@pytest.mark.parametrize("size, status", [(1024, 422), (256 * 1024, 413), (1024 * 1024, 413)])
+def test_a_chunked_body_is_held_to_the_same_limit(client, world, size, status):
+    """Without a Content-Length (Transfer-Encoding: chunked, as gunicorn passes it on),
+    Werkzeug would cut the body off at the limit and it would read as malformed JSON."""
+    body = json.dumps({"padding": "x" * size}).encode()
+    response = call(client, "PUT", f"{PREFIX}/certificates/{NUMBER}/revisions/1",
+                    token=world.token, input_stream=io.BytesIO(body),
+                    headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                    environ_overrides={"wsgi.input_terminated": True})
+    assert_problem(response, status)
     assert stored() == (0, 0)
 
 

@@ -46,3 +46,14 @@ def test_the_demo_world_is_refused_in_production(tmp_path):
                       "KEY_PEPPER": "p" * 64, "PLATFORM_KEY_FILE": str(key_file)})
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 1 and "production" in result.output
+
+
+def test_an_all_digit_secret_from_the_environment_stays_the_text_it_was(tmp_path, monkeypatch):
+    """Flask reads DSURE_* values as JSON, so 0123… would be text but 1234… a number."""
+    pepper = "1234567890" * 4
+    monkeypatch.setenv("DSURE_KEY_PEPPER", pepper)
+    monkeypatch.setenv("DSURE_SECRET_KEY", "98765432109876543210")
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "i"),
+                      "DATABASE_URL": f"sqlite:///{tmp_path}/d.sqlite3"})
+    assert app.config["KEY_PEPPER"] == pepper
+    assert app.config["SECRET_KEY"] == "98765432109876543210"

@@ -49,6 +49,9 @@ def test_a_contract_guarantee_to_a_jv_parses_without_a_deposit_bank():
     ({"supersedes": 1}, "supersedes"),
     ({"surety__code": "ejcs"}, "surety.code"),
     ({"principal__name": ""}, "principal.name"),
+    ({"principal__name": "　 "}, "principal.name"),   # blanks only, full-width too
+    ({"deposit_bank": " "}, "deposit_bank"),
+    ({"product": "contract", "deposit_bank": None}, "deposit_bank"),
     ({"principal__jv_members": ["A建設"]}, "principal.jv_name"),
     ({"principal__jv_name": "JV", "principal__jv_members": ["A建設"]}, "principal.jv_members"),
     ({"obligee": ...}, "obligee"),
