@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import ScriptInfo, with_appcontext
 
-from registry import bundle_check, checkpoints, evidence
+from registry import bundle_check, checkpoints, evidence, organisations
 from registry.normalise import normalise_contract_number
 from registry.verification_runs import record_run
 
@@ -85,9 +85,25 @@ def register_evidence_commands(app: Flask) -> None:
 
     @app.cli.command("verify-bundle")
     @click.argument("bundle", type=click.Path(exists=True))
-    def verify_bundle(bundle):
+    @click.option("--surety-key", "surety_keys", multiple=True, metavar="FINGERPRINT|PEM",
+                  help="A surety key you trust (repeatable).")
+    @click.option("--platform-key", "platform_keys", multiple=True, metavar="FINGERPRINT|PEM",
+                  help="The platform key you trust (repeatable).")
+    @click.option("--this-platform", is_flag=True,
+                  help="Trust this platform's signing key and the surety keys registered here.")
+    def verify_bundle(bundle, surety_keys, platform_keys, this_platform):
         """Check an evidence bundle offline (exit 1 names the file at fault)."""
-        report = bundle_check.check_bundle(bundle)
+        try:
+            anchors = bundle_check.Anchors(
+                frozenset(map(bundle_check.fingerprint_of, surety_keys)),
+                frozenset(map(bundle_check.fingerprint_of, platform_keys)))
+        except (OSError, ValueError) as exc:
+            fail(f"a trusted key cannot be read: {exc}")
+        if this_platform:
+            anchors = bundle_check.Anchors(
+                anchors.surety | set(organisations.registered_key_fingerprints()),
+                anchors.platform | {platform_signer().fingerprint})
+        report = bundle_check.check_bundle(bundle, anchors)
         if not report.ok:
             for problem in report.problems:
                 click.echo(str(problem), err=True)
@@ -96,4 +112,4 @@ def register_evidence_commands(app: Flask) -> None:
         click.echo(json.dumps({"contract_number": report.contract_number,
                                "surety_keys": list(report.fingerprints),
                                "platform_key": report.platform_fingerprint}, ensure_ascii=False))
-        click.echo(f"OK {report.revisions} revisions")
+        click.echo(bundle_check.summary(report))

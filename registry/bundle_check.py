@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check a dsure-portal evidence bundle offline.
 
-    python verify_bundle.py [BUNDLE.zip | DIRECTORY]
+    python verify_bundle.py [BUNDLE.zip | DIRECTORY] [--surety-key FINGERPRINT|PEM]...
+                            [--platform-key FINGERPRINT|PEM]...
 
 Needs only Python 3.10+, ``cryptography`` and ``rfc8785`` (pip install cryptography
 rfc8785); no database, no network. Without an argument it checks the directory it sits
@@ -15,9 +16,16 @@ canonical JSON; that the document's own number, kind and supersedes match revisi
 the SHA-256 recorded at acceptance. Then: revisions numbered 1..n without gaps, which
 revisions are hidden (corrected or cancelled) recomputed from the signed documents, the
 platform's signature over revisions.json when present, and SHA256SUMS over every file.
+
+Trust: a bundle alone only proves it agrees with itself; whoever forged it could have put
+their own keys in. Pass the fingerprints you trust from outside the bundle (the surety's
+published key, the platform's key from a checkpoint you kept) as --surety-key and
+--platform-key: then a bundle signed by any other key, or without the platform's
+signature, fails. Without them, the OK line says the keys were not anchored.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
 import json
@@ -46,13 +54,25 @@ class Problem:
         return f"{self.file}: {self.reason}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Anchors:
+    """SHA-256 fingerprints of the keys the verifier trusts, learnt outside the bundle."""
+
+    surety: frozenset = frozenset()
+    platform: frozenset = frozenset()
+
+
 @dataclasses.dataclass
 class Report:
     contract_number: str | None = None
     revisions: int = 0
     fingerprints: tuple = ()
     platform_fingerprint: str | None = None
+    anchored: Anchors = Anchors()
     problems: list = dataclasses.field(default_factory=list)
+    # Files that proved authentic on their own (a signature over them verified): when
+    # SHA256SUMS disagrees with one of these, SHA256SUMS is what was changed.
+    authentic: set = dataclasses.field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +192,10 @@ def _check_revision(files: _Files, sums: dict, meta: dict, report: Report) -> di
         return None
     if meta.get("canonical_sha256") not in (None, _sha256(canonical)):
         problems.append(Problem(doc_name, "its SHA-256 differs from the one recorded at acceptance"))
+    else:
+        report.authentic |= {doc_name, sig_name, key_name}
+    if report.anchored.surety and meta["fingerprint"] not in report.anchored.surety:
+        problems.append(Problem(key_name, f"not a surety key you trust (fingerprint {meta['fingerprint']})"))
     for field, key in (("revision", "number"), ("kind", "kind"), ("supersedes", "supersedes")):
         if document.get(field) != meta.get(key):
             problems.append(Problem(METADATA, f"revision {meta.get('number')}: {key} differs from "
@@ -181,10 +205,49 @@ def _check_revision(files: _Files, sums: dict, meta: dict, report: Report) -> di
     return document
 
 
-def check_bundle(path: str | Path) -> Report:
-    """Check the bundle at ``path`` (a .zip or an unpacked directory)."""
+def _check_platform_signature(files: _Files, sums: dict, raw_metadata: bytes, report: Report) -> None:
+    platform_pem, platform_sig = files.get(PLATFORM_KEY), files.get(PLATFORM_SIGNATURE)
+    if platform_pem is None and platform_sig is None:
+        if report.anchored.platform:
+            report.problems.append(Problem(PLATFORM_SIGNATURE, "missing, but you asked to check "
+                                                               "the platform's signature"))
+        return
+    raw = _load_key(files, PLATFORM_KEY, report.problems)
+    if platform_sig is None:
+        report.problems.append(Problem(PLATFORM_SIGNATURE, "missing"))
+    elif raw is not None:
+        if _verify(raw, platform_sig, raw_metadata):
+            report.platform_fingerprint = _sha256(raw)
+            report.authentic |= {METADATA, PLATFORM_SIGNATURE, PLATFORM_KEY}
+        else:
+            culprit = _changed(files, sums, METADATA, PLATFORM_SIGNATURE) or METADATA
+            report.problems.append(Problem(culprit, "the platform's signature "
+                                                    f"({PLATFORM_SIGNATURE}) does not verify"))
+    if report.anchored.platform and report.platform_fingerprint is not None \
+            and report.platform_fingerprint not in report.anchored.platform:
+        report.problems.append(Problem(PLATFORM_KEY, "not the platform key you trust "
+                                                     f"(fingerprint {report.platform_fingerprint})"))
+
+
+def _check_sums(files: _Files, sums: dict, report: Report) -> None:
+    for name, digest in sums.items():
+        data = files.get(name)
+        if data is None:
+            report.problems.append(Problem(name, "listed in SHA256SUMS but missing"))
+        elif _sha256(data) != digest:
+            report.problems.append(
+                Problem(SUMS, f"its line for {name} differs from that file, which verifies on its own")
+                if name in report.authentic else Problem(name, "its SHA-256 differs from SHA256SUMS"))
+    for name in files.files:
+        if name != SUMS and name not in sums:
+            report.problems.append(Problem(name, "not listed in SHA256SUMS"))
+
+
+def check_bundle(path: str | Path, anchors: Anchors = Anchors()) -> Report:
+    """Check the bundle at ``path`` (a .zip or an unpacked directory), against the
+    trusted key fingerprints in ``anchors`` when given."""
     path = Path(path)
-    report = Report()
+    report = Report(anchored=anchors)
     try:
         files = _Files(path)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -217,44 +280,58 @@ def check_bundle(path: str | Path) -> Report:
                                                      "does not follow from the signed documents"))
     report.fingerprints = tuple(sorted({r.get("fingerprint") for r in revisions}))
 
-    platform_pem, platform_sig = files.get(PLATFORM_KEY), files.get(PLATFORM_SIGNATURE)
-    if platform_pem is not None or platform_sig is not None:
-        raw = _load_key(files, PLATFORM_KEY, report.problems)
-        if platform_sig is None:
-            report.problems.append(Problem(PLATFORM_SIGNATURE, "missing"))
-        elif raw is not None:
-            if _verify(raw, platform_sig, raw_metadata):
-                report.platform_fingerprint = _sha256(raw)
-            else:
-                culprit = _changed(files, sums, METADATA, PLATFORM_SIGNATURE) or METADATA
-                report.problems.append(Problem(culprit, "the platform's signature "
-                                                        f"({PLATFORM_SIGNATURE}) does not verify"))
-
+    _check_platform_signature(files, sums, raw_metadata, report)
     report.problems += sum_problems
-    for name, digest in sums.items():
-        data = files.get(name)
-        if data is None:
-            report.problems.append(Problem(name, "listed in SHA256SUMS but missing"))
-        elif _sha256(data) != digest:
-            report.problems.append(Problem(name, "its SHA-256 differs from SHA256SUMS"))
-    for name in files.files:
-        if name != SUMS and name not in sums:
-            report.problems.append(Problem(name, "not listed in SHA256SUMS"))
+    _check_sums(files, sums, report)
     return report
 
 
+def fingerprint_of(text: str) -> str:
+    """A trusted key given as its SHA-256 fingerprint (64 hex digits) or a PEM file."""
+    candidate = text.strip().lower()
+    if len(candidate) == 64 and all(c in "0123456789abcdef" for c in candidate):
+        return candidate
+    key = serialization.load_pem_public_key(Path(text).read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{text} is not an Ed25519 public key")
+    return _sha256(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+def summary(report: Report) -> str:
+    """The OK line, saying which keys were anchored to a trusted fingerprint."""
+    line = (f"OK {report.revisions} revisions of {report.contract_number}; "
+            f"surety key {', '.join(report.fingerprints)}"
+            + (f"; platform key {report.platform_fingerprint}" if report.platform_fingerprint else ""))
+    unanchored = [who for who, given in (("surety", report.anchored.surety),
+                                         ("platform", report.anchored.platform)) if not given]
+    if unanchored:
+        line += (f"\nNOTE: the {' and '.join(unanchored)} key(s) were taken from the bundle itself; "
+                 "compare the fingerprints above with the published ones, or pass "
+                 "--surety-key / --platform-key")
+    return line
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    target = Path(args[0]) if args else Path(__file__).resolve().parent
-    report = check_bundle(target)
+    parser = argparse.ArgumentParser(description="Check a dsure-portal evidence bundle offline.")
+    parser.add_argument("bundle", nargs="?", help="the .zip or unpacked folder (default: here)")
+    parser.add_argument("--surety-key", action="append", default=[], metavar="FINGERPRINT|PEM",
+                        help="a surety key you trust (repeatable)")
+    parser.add_argument("--platform-key", action="append", default=[], metavar="FINGERPRINT|PEM",
+                        help="the platform key you trust (repeatable)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        anchors = Anchors(frozenset(map(fingerprint_of, args.surety_key)),
+                          frozenset(map(fingerprint_of, args.platform_key)))
+    except (OSError, ValueError) as exc:
+        parser.error(f"a trusted key cannot be read: {exc}")
+    report = check_bundle(Path(args.bundle) if args.bundle else Path(__file__).resolve().parent,
+                          anchors)
     if not report.ok:
         for problem in report.problems:
             print(problem, file=sys.stderr)
         print(f"FAILED: {report.problems[0]}")
         return 1
-    print(f"OK {report.revisions} revisions of {report.contract_number}; "
-          f"surety key {', '.join(report.fingerprints)}"
-          + (f"; platform key {report.platform_fingerprint}" if report.platform_fingerprint else ""))
+    print(summary(report))
     return 0
 
 

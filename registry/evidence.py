@@ -49,9 +49,12 @@ README = """\
 
 検証のしかた:
  1. まとめて検証する (Python 3.10 以上、pip install cryptography rfc8785):
-      python3 verify_bundle.py
+      python3 verify_bundle.py --surety-key <保証会社の公開鍵の指紋> \\
+          --platform-key <プラットフォームの公開鍵の指紋>
     「OK」で終われば全リビジョンの署名が有効です。問題があれば該当ファイル名を表示し、
-    終了コード 1 で終わります。
+    終了コード 1 で終わります。指紋は、このパッケージの外から入手したもの(保証会社の
+    公表値、保管しておいたチェックポイントの key_fingerprint)を指定してください。
+    指定しないと、パッケージ内の鍵で自己整合性だけを確かめ、その旨を表示します。
  2. OpenSSL 3 で 1 件ずつ署名を検証する:
       openssl pkeyutl -verify -pubin -inkey keys/<key_id>.pem -rawin \\
           -in revisions/001.json -sigfile revisions/001.sig
@@ -79,9 +82,12 @@ exact bytes the surety signed.
 
 To verify:
  1. All at once (Python 3.10+, pip install cryptography rfc8785):
-      python3 verify_bundle.py
+      python3 verify_bundle.py --surety-key <the surety's key fingerprint> \\
+          --platform-key <the platform's key fingerprint>
     It prints OK when every signature verifies; otherwise it names the file at fault and
-    exits with status 1.
+    exits with status 1. Take the fingerprints from outside this bundle (the surety's
+    published one, the key_fingerprint of a checkpoint you kept): without them the bundle
+    is only checked against the keys it carries, and the output says so.
  2. One signature with OpenSSL 3:
       openssl pkeyutl -verify -pubin -inkey keys/<key_id>.pem -rawin \\
           -in revisions/001.json -sigfile revisions/001.sig

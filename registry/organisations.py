@@ -89,3 +89,9 @@ def add_signing_key(*, org_code: str, pem: bytes, actor: str = "operator",
         record("signing_key.added", actor=actor, organisation_code=org.code,
                details={"key_id": key.key_id, "fingerprint": fp}, clock=clock)
     return key
+
+
+def registered_key_fingerprints() -> list[str]:
+    """Every surety signing key ever registered here, retired ones too: a revision
+    signed before a key was retired still verifies with it."""
+    return [fp for (fp,) in SigningKey.select(SigningKey.fingerprint).tuples()]

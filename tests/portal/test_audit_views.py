@@ -342,7 +342,13 @@ def test_the_evidence_and_verify_bundle_commands(runner, world, tmp_path):
     made = runner.invoke(args=["evidence", "--contract-number", "３０００１－０００００１", "--out", str(out)])
     assert made.exit_code == 0, made.output
     checked = runner.invoke(args=["verify-bundle", str(out)])
-    assert checked.exit_code == 0 and checked.output.strip().endswith("OK 4 revisions")
+    assert checked.exit_code == 0 and f"OK 4 revisions of {A_CERT}" in checked.output
+    assert "NOTE: the surety and platform key(s) were taken from the bundle itself" in checked.output
+    anchored = runner.invoke(args=["verify-bundle", str(out), "--this-platform"])
+    assert anchored.exit_code == 0 and "NOTE" not in anchored.output, anchored.output
+    stranger = runner.invoke(args=["verify-bundle", str(out), "--surety-key", "ab" * 32])
+    assert stranger.exit_code == 1
+    assert f"FAILED: keys/{world['key'].key_id}.pem: not a surety key you trust" in stranger.output
 
     data = bytearray(out.read_bytes())
     with zipfile.ZipFile(out) as zf:

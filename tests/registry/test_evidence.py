@@ -2,6 +2,7 @@
 cryptography and rfc8785, in a process that has nothing else."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -10,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry import bundle_check
@@ -133,6 +135,87 @@ def test_a_substituted_key_is_caught_by_its_fingerprint(world, signer, tmp_path)
     path.write_bytes(repack(files))
     problem = bundle_check.check_bundle(path).problems[0]
     assert problem.file == f"keys/{world.key.key_id}.pem" and "fingerprint" in problem.reason
+
+
+def test_a_changed_line_of_sha256sums_names_sha256sums(world, signer, tmp_path):
+    """revisions/002.json verifies on its own (the surety's signature, the digest the
+    platform signed): when SHA256SUMS disagrees with it, SHA256SUMS was changed."""
+    files = unpack(build_bundle(NUMBER, platform_signer=signer).data)
+    name = f"evidence-{NUMBER}/SHA256SUMS"
+    lines = files[name].decode().splitlines(keepends=True)
+    lines = [("0" * 64 + line[64:]) if line.endswith("  revisions/002.json\n") else line
+             for line in lines]
+    files[name] = "".join(lines).encode()
+    path = tmp_path / "b.zip"
+    path.write_bytes(repack(files))
+    [problem] = bundle_check.check_bundle(path).problems
+    assert problem.file == "SHA256SUMS" and "revisions/002.json" in problem.reason
+
+
+def forge(data: bytes, surety_key: Ed25519PrivateKey, platform_key: Ed25519PrivateKey) -> bytes:
+    """What someone with the bundle and no private key of the surety or the platform can
+    make: changed documents, re-signed with keys of their own, every digest recomputed."""
+    files = unpack(data)
+    top = f"evidence-{NUMBER}/"
+    meta = json.loads(files[top + "revisions.json"])
+    raw = surety_key.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw)
+    for r in meta["revisions"]:
+        document = files[top + r["document"]].replace(b"20000000", b"2000000")
+        files[top + r["document"]] = document
+        files[top + r["signature"]] = surety_key.sign(document)
+        files[top + r["public_key"]] = surety_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        r["fingerprint"] = hashlib.sha256(raw).hexdigest()
+        r["canonical_sha256"] = hashlib.sha256(document).hexdigest()
+    files[top + "revisions.json"] = json.dumps(meta).encode()
+    files[top + "platform-public-key.pem"] = platform_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    files[top + "revisions.json.sig"] = platform_key.sign(files[top + "revisions.json"])
+    files[top + "SHA256SUMS"] = "".join(
+        f"{hashlib.sha256(d).hexdigest()}  {n[len(top):]}\n" for n, d in sorted(files.items())
+        if n != top + "SHA256SUMS").encode()
+    return repack(files)
+
+
+def test_a_forged_bundle_fails_against_the_keys_you_trust(world, signer, tmp_path):
+    genuine, forged = tmp_path / "genuine.zip", tmp_path / "forged.zip"
+    genuine.write_bytes(build_bundle(NUMBER, platform_signer=signer).data)
+    forged.write_bytes(forge(genuine.read_bytes(), Ed25519PrivateKey.generate(),
+                             Ed25519PrivateKey.generate()))
+    # On its own a forgery agrees with itself: the check says the keys were not anchored.
+    alone = bundle_check.check_bundle(forged)
+    assert alone.ok and "NOTE" in bundle_check.summary(alone)
+    trusted = bundle_check.Anchors(frozenset({world.key.fingerprint}), frozenset({signer.fingerprint}))
+    assert bundle_check.check_bundle(genuine, trusted).ok
+    assert "NOTE" not in bundle_check.summary(bundle_check.check_bundle(genuine, trusted))
+    problems = bundle_check.check_bundle(forged, trusted).problems
+    assert problems[0].file == f"keys/{world.key.key_id}.pem" and "trust" in problems[0].reason
+    assert any(p.file == "platform-public-key.pem" for p in problems)
+
+
+def test_a_bundle_stripped_of_the_platform_signature_fails_when_it_is_expected(world, signer, tmp_path):
+    files = unpack(build_bundle(NUMBER, platform_signer=signer).data)
+    top = f"evidence-{NUMBER}/"
+    for name in ("platform-public-key.pem", "revisions.json.sig"):
+        del files[top + name]
+    files[top + "SHA256SUMS"] = b"".join(line + b"\n" for line in files[top + "SHA256SUMS"].splitlines()
+                                         if not line.endswith((b"platform-public-key.pem",
+                                                               b"revisions.json.sig")))
+    path = tmp_path / "b.zip"
+    path.write_bytes(repack(files))
+    assert bundle_check.check_bundle(path).ok
+    problem = bundle_check.check_bundle(path, bundle_check.Anchors(
+        platform=frozenset({signer.fingerprint}))).problems[0]
+    assert problem.file == "revisions.json.sig" and "missing" in problem.reason
+
+
+def test_trusted_keys_are_given_as_fingerprints_or_pem_files(world, tmp_path):
+    from registry.signatures import public_key_pem
+    pem = tmp_path / "surety.pem"
+    pem.write_bytes(public_key_pem(bytes(world.key.public_key)))
+    assert bundle_check.fingerprint_of(str(pem)) == world.key.fingerprint
+    assert bundle_check.fingerprint_of(world.key.fingerprint.upper()) == world.key.fingerprint
 
 
 def test_a_dropped_revision_is_caught(world, signer, tmp_path):
