@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user
@@ -104,11 +105,17 @@ def export():
     return response
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "|", "%")
+_BLANKS = " \t\r\n\u3000"
+
+
 def _cell(value) -> str:
-    """Spreadsheets run a cell that starts with = + - @ as a formula: quote it.
-    (No stored field starts so today; an organisation code or actor could.)"""
+    """Spreadsheets run a cell that starts with = + - @ (after blanks, and in its
+    full-width form ＝ too) as a formula: quote it. Typed text reaches the trail (an email
+    at a failed sign-in, a staff name), so this is not only a theoretical case."""
     text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    first = unicodedata.normalize("NFKC", text.lstrip(_BLANKS))[:1]
+    if first in _FORMULA_STARTS or text[:1] in ("\t", "\r", "\n"):
         return "'" + text
     return text
 

@@ -407,3 +407,28 @@ def test_the_platform_key_file_can_be_named(app_config, tmp_path):
     signer = PlatformSigner.from_file(path)
     app = create_app(dict(app_config, PLATFORM_KEY_FILE=str(path)))
     assert app.extensions["dsure.platform_signer"].public_key_raw == signer.public_key_raw
+
+
+@pytest.mark.parametrize("typed", ["=1+1", "+1", "-1", "@SUM(A1)", " =1+1", "\n=1+1",
+                                   "\u3000=1", "＝1+1", "|calc", "\t=1", "%0A"])
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_quoted(typed):
+    from dsure_portal.views.audit import _cell
+    assert _cell(typed) == "'" + typed
+
+
+@pytest.mark.parametrize("plain", ["30001-000001", '{"reason": "wrong_key"}', "角田市", "", None])
+def test_ordinary_cells_are_left_alone(plain):
+    from dsure_portal.views.audit import _cell
+    assert _cell(plain) == ("" if plain is None else plain)
+
+
+def test_a_formula_typed_at_sign_in_reaches_the_csv_quoted(app, client, sign_in, platform_auditor):
+    stranger = app.test_client()
+    token = csrf_token_from(stranger.get("/login").data.decode())
+    stranger.post("/login", data={"csrf_token": token, "email": "=HYPERLINK(x)@evil.example",
+                                  "password": "whatever it is"})
+    sign_in(client, platform_auditor)
+    rows = csv_rows(client.get("/audit/export.csv?kind=login.failed"))
+    [row] = [r for r in rows if "=hyperlink(x)@evil.example" in r["details"]]
+    assert row["details"].startswith("{")  # inside the JSON of details, never a cell's start
+    assert not any(cell.startswith("=") for r in rows for cell in r.values())
