@@ -233,9 +233,11 @@ def trail_rows(scope: AuditScope, trail_filter: TrailFilter) -> Iterator[list]:
                details, prev, entry]
 
 
-def event_kinds() -> list[tuple[str, str]]:
-    """(kind, label) of every kind that occurs or is known, for the filter."""
-    stored = {k for (k,) in AuditEvent.select(AuditEvent.kind).distinct().tuples()}
+def event_kinds(scope: AuditScope) -> list[tuple[str, str]]:
+    """(kind, label) of every known kind and every kind in the auditor's scope, for the
+    filter (a kind only another organisation's events have is not offered)."""
+    stored = {k for (k,) in AuditEvent.select(AuditEvent.kind).where(scope.events())
+              .distinct().tuples()}
     return [(k, EVENT_LABELS.get(k, k)) for k in sorted(stored | set(EVENT_LABELS))]
 
 

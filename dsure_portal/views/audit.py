@@ -63,7 +63,7 @@ def trail():
     context = dict(
         scope=scope, filter=trail_filter, page=page, before=_before(),
         names=q.actor_names(scope, {e.actor for e in page.events}),
-        labels=q.EVENT_LABELS, kinds=q.event_kinds(),
+        labels=q.EVENT_LABELS, kinds=q.event_kinds(scope),
         organisations=q.visible_organisations(scope),
         next_url=(url_for("audit.trail", **trail_filter.params(), before=page.next_before)
                   if page.next_before else None),

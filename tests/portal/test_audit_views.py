@@ -432,3 +432,14 @@ def test_a_formula_typed_at_sign_in_reaches_the_csv_quoted(app, client, sign_in,
     [row] = [r for r in rows if "=hyperlink(x)@evil.example" in r["details"]]
     assert row["details"].startswith("{")  # inside the JSON of details, never a cell's start
     assert not any(cell.startswith("=") for r in rows for cell in r.values())
+
+
+def test_the_kind_filter_offers_no_kind_only_another_organisation_has(app, client, sign_in,
+                                                                       auditor_a, platform_auditor):
+    with app.app_context():
+        record("test.only_shirako", actor="user:99", organisation_code="124249")
+    sign_in(client, auditor_a)
+    assert "test.only_shirako" not in client.get("/audit").data.decode()
+    other = app.test_client()
+    sign_in(other, platform_auditor)
+    assert "test.only_shirako" in other.get("/audit").data.decode()
