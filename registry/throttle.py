@@ -74,6 +74,11 @@ def begin_attempt(kind: str, limits: list[tuple[str, int]], *, window: dt.timede
     failure of each, in one serialised transaction."""
     with write_transaction():
         now = clock()
+        # Failures that left the window count for nothing: forget them, so the table
+        # holds only what is being guessed now.
+        Failure.delete().where(Failure.kind == kind,
+                               Failure.subject.in_([subject for subject, _ in limits]),
+                               Failure.occurred_at <= now - window).execute()
         locks = {}
         for subject, limit in limits:
             until = locked_until(kind, subject, limit=limit, window=window, clock=lambda: now)
