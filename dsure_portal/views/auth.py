@@ -26,7 +26,7 @@ from registry.wareki import wareki_datetime_long
 from ..extensions import limiter
 from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm, LoginForm,
                           OtpForm, OtpRemoveForm, ResetPasswordForm)
-from ..login import PortalUser, enforce_otp_enrolment, home_url, safe_next
+from ..login import PortalUser, enforce_otp_enrolment, home_url, require_login, safe_next
 from ..rendering import render
 
 bp = Blueprint("auth", __name__)
@@ -84,7 +84,7 @@ def _start(user: User, token: str, next_url: str | None):
 
 @bp.get("/")
 def home():
-    return redirect(home_url() if current_user.is_authenticated else url_for(".login"))
+    return redirect(home_url()) if current_user.is_authenticated else require_login()
 
 
 @bp.route("/login", methods=["GET", "POST"])
