@@ -16,15 +16,15 @@ times, in the same run:
 and prints each with its ratio to sha256.
 
 Measured (1,000,000 entries, Python 3.11.7, SQLite file of 389 MB, 2-vCPU container,
-build 91.9 s):
+build 58.9 s), 2026-11-24:
 
-  sha256       0.80 s    1.0x   0.80 µs/entry
-  read         3.71 s    4.6x   3.71 µs/entry
-  verify       6.37 s    8.0x   6.37 µs/entry   (chain_breaks, fast canonical bytes)
-  reference   26.96 s   33.7x  26.96 µs/entry   (chain_breaks with rfc8785.dumps per entry)
+  sha256       0.52 s    1.0x   0.52 µs/entry
+  read         3.33 s    6.4x   3.33 µs/entry
+  verify       6.16 s   11.8x   6.16 µs/entry   (chain_breaks, fast canonical bytes)
+  reference   21.86 s   41.9x  21.86 µs/entry   (chain_breaks with rfc8785.dumps per entry)
 
-Building the bytes without rfc8785 made `audit verify` 4.2x faster; what is left is
-mostly reading rows through peewee (3.7 of 6.4 s). The reference walk finding no break
+Building the bytes without rfc8785 made `audit verify` 3.5x faster; what is left is
+mostly reading rows through peewee (3.3 of 6.2 s). The reference walk finding no break
 also shows the fast bytes equal rfc8785's for all million entries.
 """
 from __future__ import annotations
