@@ -159,6 +159,13 @@ def account():
                   otp_remove_form=OtpRemoveForm())
 
 
+def _account_locked(retry_after: dt.datetime):
+    """Too many wrong passwords or codes from this account: nothing more is checked."""
+    return _locked_response("auth/account.html", retry_after,
+                            password_form=ChangePasswordForm(formdata=None),
+                            otp_remove_form=OtpRemoveForm(formdata=None))
+
+
 @bp.post("/account/password")
 @login_required
 def change_password():
@@ -168,9 +175,7 @@ def change_password():
         proof = reauthenticate(user, password=form.current_password.data,
                                address=request.remote_addr, limits=_login_limits())
         if proof.outcome == "locked":
-            return _locked_response("auth/account.html", proof.retry_after,
-                                    password_form=ChangePasswordForm(formdata=None),
-                                    otp_remove_form=OtpRemoveForm(formdata=None))
+            return _account_locked(proof.retry_after)
         if proof.outcome != "confirmed":
             form.current_password.errors.append("現在のパスワードが正しくありません。")
         else:
@@ -229,9 +234,7 @@ def otp_remove():
         proof = reauthenticate(user, otp_code=form.otp.data, address=request.remote_addr,
                                limits=_login_limits())
         if proof.outcome == "locked":
-            return _locked_response("auth/account.html", proof.retry_after,
-                                    password_form=ChangePasswordForm(formdata=None),
-                                    otp_remove_form=OtpRemoveForm(formdata=None))
+            return _account_locked(proof.retry_after)
         if proof.outcome == "confirmed":
             remove_otp(user, actor=current_user.actor)
             flash("二段階認証を解除しました。もう一度ログインしてください。", "info")

@@ -360,3 +360,20 @@ def test_something_typed_for_an_unknown_account_is_kept_only_when_it_is_an_addre
     emails = [json.loads(e.details)["email"] for e in events("login.failed")]
     assert emails == ["(not an email address)", "nobody@kakuda.example.jp"]
     assert all("Tr0ub4dor" not in e.details for e in AuditEvent.select())
+
+
+def test_reauthentication_with_a_code_counts_and_spends_the_code(user, clock):
+    limits = LoginLimits(failures=3, window=dt.timedelta(minutes=15))
+    secret = otp.new_secret()
+    assert enrol_otp(user, secret=secret, code=otp.code_at(secret, clock()), actor="test", clock=clock)
+    clock.advance(seconds=60)
+    right = otp.code_at(secret, clock())
+    wrong = "000000" if right != "000000" else "111111"
+    assert reauthenticate(user, otp_code=right, address=None, limits=limits,
+                          clock=clock).outcome == "confirmed"
+    # the same code twice is a replay, and counts as a failure like a wrong one
+    outcomes = [reauthenticate(user, otp_code=code, address=None, limits=limits,
+                               clock=clock).outcome for code in (right, wrong, wrong)]
+    assert outcomes == ["failed", "failed", "locked"]
+    assert [json.loads(e.details)["reason"] for e in events("reauthentication.failed")] == \
+        ["wrong_otp"] * 3
