@@ -100,6 +100,8 @@ def _visible_or_404(history: History, number: int | None):
 
 
 def _record_view(cert, view: str, revisions: list[int]) -> None:
+    if request.method == "HEAD":
+        return  # nobody read anything (a link checker, a prefetch): not a view
     portfolio.record_view(user_id=current_user.id, actor=current_user.actor,
                           organisation_code=current_user.organisation.code,
                           certificate=cert, view=view, revisions=revisions)

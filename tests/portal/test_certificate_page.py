@@ -256,3 +256,12 @@ def test_a_date_before_the_eras_shows_in_seireki_not_an_error(staff_client, post
     for url in (f"/certificates/{N}", f"/certificates/{N}/print"):
         response, html = page(client, url)
         assert response.status_code == 200 and "1850年1月1日" in html, url
+
+
+def test_a_head_request_is_not_a_view(app, opened):
+    client = opened("01-advance-new")
+    with app.app_context():
+        before = AuditEvent.select().where(AuditEvent.kind == "certificate.viewed").count()
+    assert client.head(f"/certificates/{N}").status_code == 200
+    with app.app_context():
+        assert AuditEvent.select().where(AuditEvent.kind == "certificate.viewed").count() == before
