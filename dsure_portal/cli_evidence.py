@@ -94,9 +94,7 @@ def register_evidence_commands(app: Flask) -> None:
     def verify_bundle(bundle, surety_keys, platform_keys, this_platform):
         """Check an evidence bundle offline (exit 1 names the file at fault)."""
         try:
-            anchors = bundle_check.Anchors(
-                frozenset(map(bundle_check.fingerprint_of, surety_keys)),
-                frozenset(map(bundle_check.fingerprint_of, platform_keys)))
+            anchors = bundle_check.anchors_from(surety_keys, platform_keys)
         except (OSError, ValueError) as exc:
             fail(f"a trusted key cannot be read: {exc}")
         if this_platform:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from registry.documents import Document
+from registry.documents import KINDS, PRODUCTS, Document
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _CONTRACT = {"name": "contract_number", "in": "path", "required": True,
@@ -64,12 +64,12 @@ def openapi_document() -> dict:
                      "revisions", "obligee_opened", "obligee_first_opened_at"],
         "properties": {
             "contract_number": {"type": "string"},
-            "product": {"enum": ["contract", "advance_payment", "intermediate_advance_payment"]},
+            "product": {"enum": list(PRODUCTS)},
             "obligee": {"type": "object", "required": ["code", "name"], "properties": {
                 "code": {"type": "string"}, "name": {"type": "string"}}},
             "status": {"type": "object", "required": ["kind", "current_revision", "since"],
                        "properties": {
-                           "kind": {"enum": ["new", "change", "correction", "change_cancellation"],
+                           "kind": {"enum": list(KINDS),
                                     "description": "kind of the current (newest visible) revision"},
                            "current_revision": {"type": "integer"}, "since": when}},
             "auth_key_issued_at": when,

@@ -297,6 +297,13 @@ def fingerprint_of(text: str) -> str:
     return _sha256(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
+def anchors_from(surety_keys, platform_keys) -> Anchors:
+    """Anchors from what a user typed (fingerprints or PEM files); ValueError or
+    OSError when one cannot be read."""
+    return Anchors(frozenset(map(fingerprint_of, surety_keys)),
+                   frozenset(map(fingerprint_of, platform_keys)))
+
+
 def summary(report: Report) -> str:
     """The OK line, saying which keys were anchored to a trusted fingerprint."""
     line = (f"OK {report.revisions} revisions of {report.contract_number}; "
@@ -320,8 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the platform key you trust (repeatable)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        anchors = Anchors(frozenset(map(fingerprint_of, args.surety_key)),
-                          frozenset(map(fingerprint_of, args.platform_key)))
+        anchors = anchors_from(args.surety_key, args.platform_key)
     except (OSError, ValueError) as exc:
         parser.error(f"a trusted key cannot be read: {exc}")
     report = check_bundle(Path(args.bundle) if args.bundle else Path(__file__).resolve().parent,

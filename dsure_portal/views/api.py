@@ -49,20 +49,20 @@ def _hasher():
     return current_app.extensions["dsure.hasher"]
 
 
-def _request_body() -> bytes:
-    """The raw body, refused with 413 above MAX_CONTENT_LENGTH. With a Content-Length,
-    Werkzeug refuses it itself; a chunked body it silently cuts off at the limit, which
-    would then read as malformed JSON, so a body that reaches the limit is refused here."""
+def _refuse_an_oversized_body() -> None:
+    """413 above MAX_CONTENT_LENGTH. With a Content-Length, Werkzeug refuses it itself; a
+    chunked body it silently cuts off at the limit, which would then read as malformed
+    JSON, so a body that reaches the limit is refused here. (The body stays cached for
+    get_json.)"""
     data = request.get_data(cache=True)
     if request.content_length is None and len(data) >= current_app.config["MAX_CONTENT_LENGTH"]:
         raise RequestEntityTooLarge()
-    return data
 
 
 @bp.put("/certificates/<contract_number>/revisions/<int:n>")
 def put_revision(contract_number: str, n: int):
     try:
-        _request_body()
+        _refuse_an_oversized_body()
     except RequestEntityTooLarge:
         ingest.record_refusal(client=g.client, contract_number=contract_number, number=n,
                               reason="too-large", detail="The request body is over the size limit.")
