@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from registry import integrity, organisations
+from registry import integrity, migrations, organisations
 from registry.demo import load_demo
 from registry.schema import create_schema
 
@@ -21,9 +21,23 @@ from .cli_support import fail, refusal_exits
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db():
-        """Create the tables (safe to run again)."""
-        create_schema()
-        click.echo("database ready")
+        """Create the tables: the same as `db upgrade` (safe to run again)."""
+        _upgrade_and_report()
+
+    db = click.Group("db", help="The database schema (versioned migrations).")
+    app.cli.add_command(db)
+
+    @db.command("upgrade")
+    def db_upgrade():
+        """Bring the database to the newest schema; stored bytes are never changed."""
+        _upgrade_and_report()
+
+    @db.command("version")
+    def db_version():
+        """The schema version of the database and the newest this release knows."""
+        current, head = migrations.current_version(), migrations.head_version()
+        state = "up to date" if current == head else f"{head - current} migration(s) pending"
+        click.echo(f"schema version {current} of {head}: {state}")
 
     org = click.Group("org", help="Organisations (sureties, obligees, the operator).")
     app.cli.add_command(org)
@@ -113,6 +127,16 @@ def register_commands(app: Flask) -> None:
 
     from .cli_accounts import register_account_commands
     register_account_commands(app)
+
+
+def _upgrade_and_report() -> None:
+    with refusal_exits():
+        result = create_schema()
+    for step in result.applied:
+        click.echo(f"applied migration {step}")
+    if result.adopted:
+        click.echo("adopted a database made before migrations as schema version 1")
+    click.echo(f"database ready (schema version {result.after})")
 
 
 def _create_app(*args, **kwargs):

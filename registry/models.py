@@ -1,5 +1,5 @@
 """Tables of the registry. Rows that are evidence (revisions, audit events) are
-insert-only: triggers made by ``schema.create_schema`` refuse UPDATE and DELETE."""
+insert-only: triggers made by the migrations (``registry/migrations``) refuse UPDATE and DELETE."""
 from __future__ import annotations
 
 import peewee as pw
