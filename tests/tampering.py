@@ -6,7 +6,6 @@ from __future__ import annotations
 from registry.audit import GENESIS, entry_hash
 from registry.db import database, is_postgresql
 from registry.models import AuditEvent
-from registry.schema import create_schema
 
 FIELDS = ("seq", "occurred_at", "kind", "actor", "organisation_code", "contract_number",
           "details", "prev_hash")
@@ -34,12 +33,23 @@ def rewrite_audit_entry(seq: int, **changes) -> None:
             fields["entry_hash"] = entry_hash(**{k: fields[k] for k in FIELDS})
             AuditEvent.update(**fields).where(AuditEvent.id == row.id).execute()
             prev = fields["entry_hash"]
-    create_schema()  # the guards again
+    _restore_guards("audit_event")
 
 
 def change_revision_bytes(revision_id: int, canonical: bytes) -> None:
+    change_revision(revision_id, canonical=canonical)
+
+
+def change_revision(revision_id: int, **columns) -> None:
+    """Rewrite stored columns of a revision row behind the guards' back."""
     from registry.models import Revision
     with database.atomic():
         _drop_guards("revision")
-        Revision.update(canonical=canonical).where(Revision.id == revision_id).execute()
-    create_schema()
+        Revision.update(**columns).where(Revision.id == revision_id).execute()
+    _restore_guards("revision")
+
+
+def _restore_guards(table: str) -> None:
+    from registry.migrations import insert_only_guards
+    for statement in insert_only_guards(table, postgresql=is_postgresql()):
+        database.execute_sql(statement)
