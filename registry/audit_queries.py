@@ -19,7 +19,7 @@ from .errors import Forbidden
 from .history import KIND_LABELS, hidden_by
 from .models import AuditEvent, Certificate, Organisation, Revision, SigningKey
 from .normalise import normalise_contract_number
-from .signatures import is_canonical, sha256_hex, signature_is_valid
+from .signatures import check_stored, sha256_hex
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PAGE_SIZE = 50
@@ -321,13 +321,14 @@ def revision_records(certificate: Certificate) -> list[RevisionRecord]:
         by = hidden.get(r.number)
         reason = f"{HIDDEN_REASONS[kinds[by]]} (No.{by})" if by is not None else None
         seq, digest = accepted.get(r.number, (None, None))
+        stored = check_stored(bytes(r.signing_key.public_key), canonical, signature)
         records.append(RevisionRecord(
             number=r.number, kind=r.kind, kind_label=KIND_LABELS.get(r.kind, r.kind),
             supersedes=r.supersedes, arrived_at=r.arrived_at, hidden_by=by, hidden_reason=reason,
             canonical=canonical, signature=signature, key_id=r.signing_key.key_id,
             fingerprint=r.signing_key.fingerprint, public_key=bytes(r.signing_key.public_key),
-            signature_valid=signature_is_valid(bytes(r.signing_key.public_key), canonical, signature),
-            canonical_ok=is_canonical(canonical), canonical_sha256=sha256_hex(canonical),
+            signature_valid=stored.signature_valid, canonical_ok=stored.canonical,
+            canonical_sha256=sha256_hex(canonical),
             accepted_digest=digest, accepted_seq=seq))
     return records
 

@@ -19,7 +19,7 @@ from .audit import chain_breaks
 from .db import database, is_postgresql
 from .history import current_revision
 from .models import AuditEvent, Certificate, Organisation, Revision, SigningKey
-from .signatures import is_canonical, sha256_hex, signature_is_valid
+from .signatures import check_stored, sha256_hex
 
 # What the trail says of each certificate: per revision, its acceptance event's details;
 # and the digest of the auth key hash last issued (at revision 1 or a reissue).
@@ -54,10 +54,9 @@ def _recorded() -> _Recorded:
 
 def _bytes_problem(canonical: bytes, signature: bytes, public_key: bytes,
                    accepted: tuple[int, dict] | None) -> str | None:
-    if not signature_is_valid(public_key, canonical, signature):
-        return "signature does not verify over the stored bytes"
-    if not is_canonical(canonical):
-        return "stored bytes are not RFC 8785 canonical"
+    problem = check_stored(public_key, canonical, signature).problem
+    if problem:
+        return problem
     if accepted is None:
         return "no acceptance event in the audit trail"
     if accepted[1].get("canonical_sha256") != sha256_hex(canonical):
