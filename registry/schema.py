@@ -7,13 +7,13 @@ from .models import CORE_MODELS, AuditEvent, Revision
 # Evidence tables: no UPDATE, no DELETE, whoever asks. An attacker with the database
 # owner's rights can drop these, which is why `audit verify` re-checks everything.
 _INSERT_ONLY = [Revision._meta.table_name, AuditEvent._meta.table_name,
-                "checkpoint", "verification_run"]
+                "checkpoint", "checkpoint_timestamp", "verification_run"]
 
 
 def all_models() -> list:
-    from . import accounts, checkpoints, portfolio, throttle, verification_runs
+    from . import accounts, checkpoints, portfolio, throttle, timestamps, verification_runs
     return (CORE_MODELS + accounts.MODELS + throttle.MODELS + portfolio.MODELS
-            + checkpoints.MODELS + verification_runs.MODELS)
+            + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS)
 
 
 def _sqlite_guards(table: str) -> list[str]:
