@@ -165,18 +165,24 @@ def register_evidence_commands(app: Flask) -> None:
     @click.option("--platform-key", "platform_keys", multiple=True, metavar="FINGERPRINT|PEM",
                   help="The platform key you trust (repeatable).")
     @click.option("--this-platform", is_flag=True,
-                  help="Trust this platform's signing key and the surety keys registered here.")
-    def verify_bundle(bundle, surety_keys, platform_keys, this_platform):
+                  help="Trust this platform's signing key, the surety keys registered here "
+                       "and DSURE_TSA_CA_FILE.")
+    @click.option("--tsa-ca", type=click.Path(dir_okay=False), metavar="PEM",
+                  help="The time-stamping authority's root certificate(s) you trust.")
+    def verify_bundle(bundle, surety_keys, platform_keys, this_platform, tsa_ca):
         """Check an evidence bundle offline (exit 1 names the file at fault)."""
+        if this_platform and tsa_ca is None and proof_settings().tsa_ca_file is not None:
+            tsa_ca = str(proof_settings().tsa_ca_file)
         try:
             anchors = bundle_check.anchors_from(surety_keys, platform_keys)
+            roots = bundle_check.tsa_roots_from(tsa_ca)
         except (OSError, ValueError) as exc:
             fail(f"a trusted key cannot be read: {exc}")
         if this_platform:
             anchors = bundle_check.Anchors(
                 anchors.surety | set(organisations.registered_key_fingerprints()),
                 anchors.platform | {platform_signer().fingerprint})
-        report = bundle_check.check_bundle(bundle, anchors)
+        report = bundle_check.check_bundle(bundle, anchors, roots)
         if not report.ok:
             for problem in report.problems:
                 click.echo(str(problem), err=True)

@@ -112,7 +112,7 @@ def _check_heads(documents: dict[int, dict], findings: Findings) -> None:
         if seq not in hashes and last < seq:
             findings.problems.append(
                 f"{label}: audit entry {seq} is missing (the log ends at entry {last}: "
-                f"entries {last + 1}–{seq} or more were deleted)")
+                f"entries {last + 1} to {seq} at least were deleted)")
         elif seq not in hashes:
             findings.problems.append(f"{label}: audit entry {seq} is missing")
         elif hashes[seq] != documents[seq]["head_hash"]:

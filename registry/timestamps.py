@@ -161,3 +161,15 @@ def latest_with_tokens(limit: int = 10) -> list[tuple[Checkpoint, CheckpointTime
     recent = list(Checkpoint.select().order_by(Checkpoint.id.desc()).limit(limit))
     tokens = tokens_for(recent)
     return [(cp, tokens.get(cp.id)) for cp in recent]
+
+
+def covering(seq: int) -> tuple[Checkpoint, CheckpointTimestamp | None] | None:
+    """The first checkpoint whose head is at or after audit entry ``seq``, preferring
+    one with a token, and its token."""
+    after = Checkpoint.select().where(Checkpoint.head_seq >= seq)
+    stamped = (after.join(CheckpointTimestamp)
+               .order_by(Checkpoint.head_seq, Checkpoint.id).first())
+    if stamped is not None:
+        return stamped, token_for(stamped)
+    first = after.order_by(Checkpoint.head_seq, Checkpoint.id).first()
+    return (first, None) if first is not None else None

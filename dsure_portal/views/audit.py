@@ -70,6 +70,7 @@ def trail():
         export_url=url_for("audit.export", **trail_filter.params()),
         entries=count, head=head, run=latest_run(),
         checkpoints=timestamps.latest_with_tokens(5),
+        timestamping=bool(current_app.extensions["dsure.proof_settings"].tsa_url),
     )
     # htmx: "more" asks for the next rows only; the filter form asks for the results.
     block = "rows" if _before() is not None else "results"
