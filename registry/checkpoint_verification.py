@@ -30,10 +30,6 @@ class CheckpointFile:
     data: bytes
     token: bytes | None  # the <seq>.tsr beside it
 
-    @property
-    def name(self) -> str:
-        return f"{self.seq}.json"
-
 
 @dataclasses.dataclass
 class Outside:
@@ -74,7 +70,7 @@ def _documents(outside: Outside, trusted: bytes, findings: Findings) -> dict[int
     """The files that are genuine checkpoints of ours, by head seq."""
     documents = {}
     for f in outside.files:
-        label = f"checkpoint file {f.name}"
+        label = f"checkpoint file {f.seq}.json"
         try:
             document = checkpoints.parse(f.data)
         except ValueError as exc:
@@ -138,7 +134,7 @@ def _check_rows_exist(outside: Outside, documents: dict[int, dict], findings: Fi
             stored.add(hashlib.sha256(document.encode("utf-8")).hexdigest())
     for f in outside.files:
         if f.seq in documents and hashlib.sha256(f.data).hexdigest() not in stored:
-            findings.problems.append(f"checkpoint file {f.name}: its checkpoint is missing "
+            findings.problems.append(f"checkpoint file {f.seq}.json: its checkpoint is missing "
                                      "from the database (checkpoint rows were deleted)")
 
 

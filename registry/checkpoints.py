@@ -163,10 +163,6 @@ def newest() -> Checkpoint | None:
     return Checkpoint.select().order_by(Checkpoint.id.desc()).first()
 
 
-def latest(limit: int = 10) -> list[Checkpoint]:
-    return list(Checkpoint.select().order_by(Checkpoint.id.desc()).limit(limit))
-
-
 def parse(data: bytes | str) -> dict:
     """A checkpoint document from a file's bytes; ValueError when it is not one."""
     try:

@@ -203,3 +203,12 @@ def test_verify_bundle_checks_the_tokens_against_the_configured_tsa(app, client,
     result = runner.invoke(args=["verify-bundle", str(out), "--this-platform"])
     assert result.exit_code == 0, result.output
     assert "time-stamped by the TSA at" in result.output and "NOTE: the TSA" not in result.output
+
+
+@pytest.mark.parametrize("name, value", [("CHECKPOINT_INTERVAL", "soon"), ("CHECKPOINT_INTERVAL", 0),
+                                         ("TSA_URL", "ftp://tsa.example"), ("TSA_TIMEOUT", -1)])
+def test_a_bad_setting_stops_startup_naming_it(app_config, name, value):
+    from dsure_portal import create_app
+    from dsure_portal.config import ConfigError
+    with pytest.raises(ConfigError, match=f"DSURE_{name}"):
+        create_app(dict(app_config, **{name: value}))
