@@ -212,3 +212,12 @@ def test_a_bad_setting_stops_startup_naming_it(app_config, name, value):
     from dsure_portal.config import ConfigError
     with pytest.raises(ConfigError, match=f"DSURE_{name}"):
         create_app(dict(app_config, **{name: value}))
+
+
+def test_a_token_not_signed_under_the_configured_tsa_root_fails(app, client, world, proof_config,
+                                                               tsa):
+    put_revision(client, world)
+    wrong_root = _app(dict(proof_config, TSA_CA_FILE=str(tsa.directory / "tsa.pem")))
+    result = verify(wrong_root.test_cli_runner())
+    assert result.exit_code == 1
+    assert "FAILED: checkpoint file" in result.output and "signature does not verify" in result.output
