@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from registry import integrity, migrations, organisations
+from registry import migrations, organisations
 from registry.demo import load_demo
 from registry.schema import create_schema
 
@@ -86,21 +86,10 @@ def register_commands(app: Flask) -> None:
     @click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.File("rb"),
                   help="Also prove the log still extends this signed checkpoint (repeatable).")
     def audit_verify(checkpoint_files):
-        """Recompute the chain and re-verify every stored revision."""
-        from .cli_evidence import checkpoint_problems, record_verification
-        count, problems = integrity.verify_all()
-        extra, heads = checkpoint_problems(checkpoint_files)
-        problems += extra
-        record_verification(count, problems, heads)
-        for head in heads:
-            if head["ok"]:
-                click.echo(f"checkpoint {head['file']}: entry {head['head_seq']} unchanged")
-        if problems:
-            for problem in problems:
-                click.echo(problem, err=True)
-            click.echo(f"FAILED: {problems[0]}")
-            sys.exit(1)
-        click.echo(f"OK {count} entries")
+        """Recompute the chain, re-verify every stored revision, and check the database
+        against the checkpoint directory and the time-stamp tokens."""
+        from .cli_evidence import verify_everything
+        sys.exit(verify_everything(checkpoint_files))
 
     @app.cli.command("demo")
     def demo():

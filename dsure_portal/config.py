@@ -37,6 +37,14 @@ def defaults(instance_path: str) -> dict:
         "API_RATE_LIMIT": "1200 per minute",
         "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
         "PLATFORM_KEY_FILE": None,
+        # Proof outside the database (DESIGN §11): a checkpoint at least every interval of
+        # activity, copied to CHECKPOINT_DIR and time-stamped by the RFC 3161 TSA at TSA_URL.
+        "CHECKPOINT_INTERVAL": 600,
+        "CHECKPOINT_DIR": None,
+        "TSA_URL": None,
+        "TSA_CA_FILE": None,
+        "TSA_TIMEOUT": 10,
+        "TSA_REQUIRED": False,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
     }
@@ -63,3 +71,25 @@ def ensure_secrets(config: dict, instance_path: str) -> None:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
         config[name] = path.read_text().strip()
+
+
+def proof_settings(config: dict):
+    """The checkpoint and time-stamp settings; ConfigError names a bad one."""
+    from registry.checkpoint_publishing import ProofSettings
+    numbers = {}
+    for name in ("CHECKPOINT_INTERVAL", "TSA_TIMEOUT"):
+        try:
+            numbers[name] = float(config[name])
+        except (TypeError, ValueError):
+            numbers[name] = 0.0
+        if not numbers[name] > 0:
+            raise ConfigError(f"DSURE_{name} must be a number of seconds above 0")
+    url = config.get("TSA_URL") or None
+    if url is not None and not str(url).lower().startswith(("http://", "https://")):
+        raise ConfigError("DSURE_TSA_URL must be an http:// or https:// URL")
+    directory, ca_file = config.get("CHECKPOINT_DIR"), config.get("TSA_CA_FILE")
+    return ProofSettings(
+        interval=numbers["CHECKPOINT_INTERVAL"], tsa_timeout=numbers["TSA_TIMEOUT"],
+        directory=Path(str(directory)) if directory else None, tsa_url=url and str(url),
+        tsa_ca_file=Path(str(ca_file)) if ca_file else None,
+        tsa_required=config.get("TSA_REQUIRED") in (True, "true", "1", 1))

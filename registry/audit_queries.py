@@ -44,6 +44,8 @@ EVENT_LABELS = {
     "api.authentication_failed": "API認証の失敗",
     "audit.exported": "監査ログのCSV出力",
     "evidence.exported": "証拠パッケージの出力",
+    "checkpoint.timestamp_failed": "タイムスタンプ取得の失敗",
+    "checkpoint.file_failed": "チェックポイント書き出しの失敗",
 }
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 

@@ -10,9 +10,9 @@ from .models import CORE_MODELS
 
 
 def all_models() -> list:
-    from . import accounts, checkpoints, portfolio, throttle, verification_runs
+    from . import accounts, checkpoints, portfolio, throttle, timestamps, verification_runs
     return (CORE_MODELS + accounts.MODELS + throttle.MODELS + portfolio.MODELS
-            + checkpoints.MODELS + verification_runs.MODELS)
+            + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS)
 
 
 def create_schema() -> Upgrade:
