@@ -161,12 +161,23 @@ def _load_key(files: _Files, name: str, problems: list) -> bytes | None:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _verify(raw_key: bytes, signature: bytes, data: bytes) -> bool:
+def verify_signature(raw_key: bytes, signature: bytes, data: bytes) -> bool:
     try:
         Ed25519PublicKey.from_public_bytes(raw_key).verify(signature, data)
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+def canonical_document(data: bytes) -> dict | None:
+    """The document when ``data`` is its RFC 8785 canonical form, else None. This checker
+    and ``verify_signature`` are the stand-alone copy of registry.signatures.check_stored
+    (tests/registry/test_one_verifier.py holds the two to the same verdicts)."""
+    try:
+        document = json.loads(data)
+        return document if rfc8785.dumps(document) == data else None
+    except (ValueError, UnicodeDecodeError, rfc8785.CanonicalizationError):
+        return None
 
 
 def _check_revision(files: _Files, sums: dict, meta: dict, report: Report) -> dict | None:
@@ -186,16 +197,13 @@ def _check_revision(files: _Files, sums: dict, meta: dict, report: Report) -> di
     if _sha256(raw_key) != meta.get("fingerprint"):
         problems.append(Problem(key_name, "its SHA-256 fingerprint differs from revisions.json"))
         return None
-    if not _verify(raw_key, signature, canonical):
+    if not verify_signature(raw_key, signature, canonical):
         culprit = _changed(files, sums, doc_name, sig_name) or doc_name
         problems.append(Problem(culprit, f"the surety's signature ({sig_name}) does not verify over "
                                          f"{doc_name} with {key_name}"))
         return None
-    try:
-        document = json.loads(canonical)
-        if rfc8785.dumps(document) != canonical:
-            raise ValueError
-    except (ValueError, UnicodeDecodeError, rfc8785.CanonicalizationError):
+    document = canonical_document(canonical)
+    if document is None:
         problems.append(Problem(doc_name, "not RFC 8785 canonical JSON"))
         return None
     if meta.get("canonical_sha256") not in (None, _sha256(canonical)):
@@ -226,7 +234,7 @@ def _check_platform_signature(files: _Files, sums: dict, raw_metadata: bytes, re
     if platform_sig is None:
         report.problems.append(Problem(PLATFORM_SIGNATURE, "missing"))
     elif raw is not None:
-        if _verify(raw, platform_sig, raw_metadata):
+        if verify_signature(raw, platform_sig, raw_metadata):
             report.platform_fingerprint = _sha256(raw)
             report.authentic |= {METADATA, PLATFORM_SIGNATURE, PLATFORM_KEY}
         else:
