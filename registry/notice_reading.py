@@ -31,14 +31,19 @@ MAX_PAGES = 20
 MAX_TEXT_CHARS = 200_000          # extracted from a whole file; a notice page has ~600
 MAX_PASTED_CHARS = 50_000
 MAX_PAIRS = 10                    # each pair is a counted lookup
+# Drawing instructions (decoded page and form contents) in the whole file. A notice page
+# has ~2-12 KB; parsing costs a few microseconds a byte, so this bounds the time too. A
+# form (XObject) may be drawn up to _FORM_DRAWS times, and is counted that many times.
+MAX_CONTENT_BYTES = 256 * 1024
+_FORM_DRAWS = 4
 
 # pypdf's own guards, tightened to what a notice can need (defaults are 75 MB per stream).
 _PDF_LIMITS = dict(
-    zlib_maximum_output_length=8_000_000, lzw_maximum_output_length=8_000_000,
-    run_length_maximum_output_length=8_000_000, brotli_maximum_output_length=8_000_000,
-    array_based_stream_maximum_output_length=8_000_000, jbig2_maximum_output_length=8_000_000,
-    image_maximum_buffer_size=8_000_000, stream_decoding_work_maximum_length=32_000_000,
-    stream_parsing_work_maximum_count=400_000, xform_maximum_invocations_per_extraction=200,
+    zlib_maximum_output_length=2_000_000, lzw_maximum_output_length=2_000_000,
+    run_length_maximum_output_length=2_000_000, brotli_maximum_output_length=2_000_000,
+    array_based_stream_maximum_output_length=2_000_000, jbig2_maximum_output_length=2_000_000,
+    image_maximum_buffer_size=2_000_000, stream_decoding_work_maximum_length=8_000_000,
+    stream_parsing_work_maximum_count=400_000, xform_maximum_invocations_per_extraction=_FORM_DRAWS,
     page_tree_maximum_entries=1_000, jbig2dec_binary=None,
 )
 
@@ -76,6 +81,8 @@ def _extract(reader: pypdf.PdfReader) -> str:
         raise UnreadableNotice("encrypted")
     if len(reader.pages) > MAX_PAGES:
         raise UnreadableNotice("too_much")
+    if sum(_content_bytes(page) for page in reader.pages) > MAX_CONTENT_BYTES:
+        raise UnreadableNotice("too_much")
     chunks, total = [], 0
     for page in reader.pages:
         chunk = page.extract_text() or ""
@@ -84,6 +91,27 @@ def _extract(reader: pypdf.PdfReader) -> str:
             raise UnreadableNotice("too_much")
         chunks.append(chunk)
     return "\n".join(chunks)
+
+
+def _streams(value) -> list:
+    value = value.get_object() if value is not None else None
+    if value is None:
+        return []
+    return [v.get_object() for v in value] if isinstance(value, list) else [value]
+
+
+def _content_bytes(page, depth: int = 0) -> int:
+    """Decoded bytes of the page's drawing instructions and of the forms it draws."""
+    total = sum(len(stream.get_data()) for stream in _streams(page.get("/Contents")))
+    resources = (page.get("/Resources") or {})
+    resources = resources.get_object() if hasattr(resources, "get_object") else resources
+    for xobject in (resources.get("/XObject") or {}).values():
+        xobject = xobject.get_object()
+        if xobject.get("/Subtype") == "/Form":
+            total += len(xobject.get_data()) * _FORM_DRAWS
+            if depth < 3:
+                total += _content_bytes({"/Resources": xobject.get("/Resources")}, depth + 1)
+    return total
 
 
 def _opens_without_password(reader: pypdf.PdfReader) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from registry.errors import UnreadableNotice
 from registry.notice_pdf import DEFAULT_FONT
-from registry.notice_reading import (MAX_NOTICE_BYTES, MAX_PAIRS, MAX_PASTED_CHARS, NoticePair,
+from registry.notice_reading import (MAX_CONTENT_BYTES, MAX_NOTICE_BYTES, MAX_PAIRS, MAX_PASTED_CHARS, NoticePair,
                                      find_pairs, pairs_in_pdf, pairs_in_text, pdf_text)
 from tests import notices
 
@@ -164,6 +164,14 @@ def test_a_decompression_bomb_is_refused_without_being_inflated():
     data = notices.raw_pdf(content)
     assert len(data) < 200_000
     assert refusal(pairs_in_pdf, data) == "too_much"
+
+
+def test_more_drawing_instructions_than_notices_have_are_refused_before_parsing():
+    # ~300 KB of text operators: under every decompression limit, but a page of a notice
+    # has a few KB, and parsing costs time per byte.
+    operators = b"".join(b"BT /F1 8 Tf 10 %d Td (x) Tj ET\n" % (i % 800) for i in range(12_000))
+    assert len(operators) > MAX_CONTENT_BYTES
+    assert refusal(pairs_in_pdf, notices.raw_pdf(operators)) == "too_much"
 
 
 def test_a_pdf_with_too_many_pages_is_refused():
