@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from tests import notices
 from tests.browser.conftest import PASSWORD, shot, sign_in
 
 FIRST = "20001-000002"    # demo: 契約保証 to a JV (角田市)
@@ -75,6 +76,24 @@ def test_a_clerk_reads_the_notice(server, browser, tmp_path):
     page.get_by_role("button", name="読み取って照会").click()
     page.wait_for_url(f"{base}/certificates/{SECOND}")
 
+    # One file with both notices: both are listed, each with its link.
+    both = tmp_path / "both.pdf"
+    both.write_bytes(notices.merged(server["pdfs"][FIRST], server["pdfs"][SECOND]))
+    page.goto(f"{base}/lookup")
+    page.get_by_label("お知らせのPDFファイル").set_input_files(str(both))
+    page.get_by_role("button", name="読み取って照会").click()
+    page.get_by_text("お知らせから読み取った保証証書").wait_for()
+    assert page.locator("#notice-results a").count() == 2
+    shot(page, "notice-04-two-notices")
+
+    # A scan has no text: the clerk is told so and asked to type.
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(notices.scanned_notice())
+    page.get_by_label("お知らせのPDFファイル").set_input_files(str(scan))
+    page.get_by_role("button", name="読み取って照会").click()
+    page.get_by_text("文字の情報がありません").wait_for()
+    shot(page, "notice-05-scan")
+
     # Both joined the organisation's list.
     page.goto(f"{base}/certificates")
     for number in (FIRST, SECOND):
@@ -98,7 +117,7 @@ def test_the_qr_link_fills_the_lookup_even_through_sign_in(server, browser):
     assert page.get_by_label("保証契約番号").input_value() == FIRST
     assert page.get_by_label("認証キー").input_value() == key
     assert "#" not in page.url
-    shot(page, "notice-04-filled-from-qr")
+    shot(page, "notice-06-filled-from-qr")
     page.get_by_role("button", name="照会する").click()   # the clerk still presses it
     page.wait_for_url(f"{base}/certificates/{FIRST}")
     context.close()

@@ -278,6 +278,14 @@ def test_an_upload_is_read_in_memory_never_spooled_to_disk(app, staff_client, po
     assert key
 
 
+def test_a_large_post_without_a_session_gets_the_plain_413_page(client):
+    boundary, body = encode_multipart({"notice_text": "x" * (3 * 1024 * 1024)})
+    response = client.post("/lookup", data=body,
+                           content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    assert "送信データが大きすぎます" in response.get_data(as_text=True)
+
+
 def test_other_pages_keep_the_small_body_limit(app, staff_client):
     client = staff_client()
     token = csrf_token_from(client.get("/account").get_data(as_text=True))
