@@ -3,10 +3,12 @@ limits, the same audit, nothing of the key kept. No Flask."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 
 import pytest
+from pypdf import PdfReader
 
 from registry import ingest, portfolio
 from registry.accounts import add_user
@@ -69,7 +71,8 @@ def audit_text() -> str:
 @needs_font
 def test_the_surety_gets_a_notice_that_reads_back_and_nothing_is_kept(world, keys, hasher):
     pdf = issue(world, "30001-000001", keys["30001-000001"], hasher)
-    assert pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
+    [page] = PdfReader(io.BytesIO(pdf)).pages                       # one page,
+    assert (round(page.mediabox.width / 72 * 25.4), round(page.mediabox.height / 72 * 25.4)) == (210, 297)  # A4
     assert pairs_in_pdf(pdf) == [NoticePair("30001-000001", keys["30001-000001"])]
     [event] = events("notice.issued")
     assert event.contract_number == "30001-000001" and json.loads(event.details) == {"revision": 1}
