@@ -10,23 +10,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from registry.auth_keys import AuthKeyHasher
 from registry.db import database, open_database
 
-from .config import defaults, ensure_secrets, proof_settings
+from .config import defaults, ensure_secrets, notice_font_problem, proof_settings
 from .extensions import csrf, limiter
 from .login import home_url, is_staff, login_manager
 from .problems import problem
 from .security import add_security_headers
+from .uploads import PortalRequest
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("DSURE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance_path) if instance_path else None,
                 instance_relative_config=True)
+    app.request_class = PortalRequest  # uploads stay in memory; a view may raise its body limit
     app.config.from_mapping(defaults(app.instance_path))
     app.config.from_prefixed_env("DSURE")
     if test_config:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     ensure_secrets(app.config, app.instance_path)
+    if font_problem := notice_font_problem(app.config):
+        app.logger.warning(font_problem)
 
     if app.config["TRUSTED_PROXIES"]:
         # Per-address limits need the client's address, not the load balancer's.

@@ -5,9 +5,13 @@ nothing; in production (DSURE_ENV=production) they must come from the environmen
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
+
+from registry.lookup import LookupLimits
+from registry.notice_pdf import DEFAULT_FONT, font_problem
 
 GENERATED_SECRETS = ("SECRET_KEY", "KEY_PEPPER")
 
@@ -47,11 +51,34 @@ def defaults(instance_path: str) -> dict:
         "TSA_REQUIRED": False,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
+        # The Japanese font embedded in the 認証キー notice PDF (Debian's fonts-ipaexfont-gothic).
+        "NOTICE_FONT": DEFAULT_FONT,
+        # The portal's address as clerks reach it, for the notice's QR code; by default the
+        # address the API request came in on.
+        "PORTAL_URL": None,
     }
 
 
 class ConfigError(RuntimeError):
     pass
+
+
+def lookup_limits(config) -> LookupLimits:
+    """The failure limits on guessing auth keys, shared by the staff lookup and the
+    surety's notice."""
+    return LookupLimits(
+        failures=int(config["LOOKUP_FAILURE_LIMIT"]),
+        window=dt.timedelta(minutes=float(config["LOOKUP_FAILURE_WINDOW_MINUTES"])),
+        failures_per_address=config["LOOKUP_ADDRESS_FAILURE_LIMIT"])
+
+
+def notice_font_problem(config) -> str | None:
+    """Why the notice PDF cannot be printed (its font is missing), or None. In production
+    that refuses start-up; elsewhere the notice endpoint answers 503 and says so."""
+    problem = font_problem(config["NOTICE_FONT"])
+    if problem and config.get("ENV") == "production":
+        raise ConfigError(problem)
+    return problem
 
 
 def ensure_secrets(config: dict, instance_path: str) -> None:
