@@ -17,8 +17,9 @@ import dataclasses
 import datetime as dt
 
 from . import recovery_codes
-from .accounts import (User, check_password_for, end_all_sessions, password_matches,
-                       set_password, start_session, store_otp_secret, use_otp_code)
+from .accounts import (OtpCodeUse, User, check_password_for, end_all_sessions,
+                       password_matches, set_password, start_session, store_otp_secret,
+                       use_otp_code)
 from .audit import record
 from .clock import Clock, utcnow
 from .db import write_transaction
@@ -135,8 +136,11 @@ def regenerate_recovery_codes(user: User, *, password: str, address: str | None,
 
 
 def _forget_otp(user: User) -> None:
+    """The secret, its recovery codes, and the steps spent with it (they guard that
+    secret's codes against replay; a new secret's first code must not be refused)."""
     User.update(otp_secret=None).where(User.id == user.id).execute()
     recovery_codes.forget_codes(user)
+    OtpCodeUse.delete().where(OtpCodeUse.user == user).execute()
     user.otp_secret = None
 
 
