@@ -1,10 +1,11 @@
 """One-time recovery codes: ten per TOTP enrolment, each usable once in place of a code
 from the authenticator app (a lost or broken phone).
 
-A code is ten characters of ``a-z0-9`` from ``secrets`` (about 51.7 bits), shown as
-``xxxxx-xxxxx``. That is far below the 112 bits for which a fast hash would do, so each
+A code is ten lowercase letters and digits from ``secrets``, shown as ``xxxxx-xxxxx``,
+without 0/o, 1/l/i (people copy them from paper): 31 characters, about 49.5 bits. That
+is far below the 112 bits for which a fast hash would do, so each
 is stored like a password: argon2id (OWASP minimum, per-row salt). A stolen table alone
-then costs about 2^51 argon2id evaluations per code, and unlike a peppered HMAC this
+then costs about 2^49 argon2id evaluations per code, and unlike a peppered HMAC this
 needs no key kept beside the database. The price is one argon2id verification per unused
 code of the user, paid only when what was typed has the shape of a recovery code (a
 6-digit TOTP code never touches them) and bounded by the sign-in lockout.
@@ -16,7 +17,6 @@ The codes themselves never reach a log or the audit trail; only their count does
 from __future__ import annotations
 
 import secrets
-import string
 import unicodedata
 
 import peewee as pw
@@ -30,7 +30,7 @@ from .db import write_transaction
 from .models import BaseModel
 
 COUNT = 10
-ALPHABET = string.ascii_lowercase + string.digits
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 LENGTH = 10  # shown as two groups of five
 
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -56,7 +56,7 @@ def normalise(typed: str | None) -> str | None:
     forgiven); None when it cannot be one (e.g. a 6-digit TOTP code)."""
     text = unicodedata.normalize("NFKC", typed or "").lower()
     text = "".join(ch for ch in text if not ch.isspace() and ch not in "-ー")
-    if len(text) != LENGTH or any(ch not in ALPHABET for ch in text):
+    if len(text) != LENGTH or not (text.isascii() and text.isalnum()):
         return None
     return text
 

@@ -75,6 +75,7 @@ def test_enrolment_gives_ten_recovery_codes_stored_only_as_argon2id(user, clock)
     assert change.done and len(change.recovery_codes) == 10
     assert len(set(change.recovery_codes)) == 10
     assert all(CODE_FORMAT.match(code) for code in change.recovery_codes)
+    assert not set("".join(change.recovery_codes)) & set("0o1li")  # copied from paper by eye
     stored = [row.code_hash for row in RecoveryCode.select()]
     assert len(stored) == 10 and all(h.startswith("$argon2id$") for h in stored)
     for code in change.recovery_codes:
