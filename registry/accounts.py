@@ -20,7 +20,8 @@ from .clock import Clock, utcnow
 from .db import database, write_transaction
 from .errors import Forbidden, InvalidInput, NotFound
 from .models import BaseModel, Organisation
-from .password_policy import MIN_PASSWORD_LENGTH, check_password_strength  # noqa: F401 (re-exported)
+# MIN_PASSWORD_LENGTH is re-exported for the forms' length hint.
+from .password_policy import MIN_PASSWORD_LENGTH, check_password_strength  # noqa: F401
 
 ROLES = ("staff", "admin", "auditor", "platform-auditor")
 STAFF_ROLES = ("staff", "admin")               # look up, open and list certificates
@@ -192,8 +193,7 @@ def deactivate_user(*, email: str, actor: str = "operator", clock: Clock = utcno
 
 
 def set_password(user: User, password: str, *, actor: str, event: str = "user.password_reset",
-                 must_change: bool = False, details: dict | None = None,
-                 clock: Clock = utcnow) -> int:
+                 must_change: bool = False, clock: Clock = utcnow) -> int:
     """A new password; every session of the user ends at once (returns how many).
     ``must_change``: someone else chose it, so the user must replace it at the next
     sign-in. Callers that end with the user signed in start the new session inside
@@ -206,7 +206,7 @@ def set_password(user: User, password: str, *, actor: str, event: str = "user.pa
         ended = end_all_sessions(user, clock=clock)
         record(event, actor=actor, organisation_code=user.organisation.code,
                details={"user_id": user.id, "must_change_password": must_change,
-                        "sessions_ended": ended, **(details or {})}, clock=clock)
+                        "sessions_ended": ended}, clock=clock)
     user.password_hash = password_hash
     user.must_change_password = must_change
     return ended
