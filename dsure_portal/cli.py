@@ -46,12 +46,19 @@ def register_commands(app: Flask) -> None:
     @click.option("--kind", required=True, type=click.Choice(["surety", "obligee", "operator"]))
     @click.option("--code", required=True)
     @click.option("--name", required=True)
-    @click.option("--require-otp", is_flag=True, help="Every user must use TOTP.")
-    def org_add(kind, code, name, require_otp):
+    @click.option("--require-otp", is_flag=True,
+                  help="Every user must use TOTP (the default; kept for older scripts).")
+    @click.option("--allow-password-only", is_flag=True,
+                  help="Let this organisation's users sign in without TOTP (audited).")
+    def org_add(kind, code, name, require_otp, allow_password_only):
+        """Register an organisation; its users must use TOTP unless --allow-password-only."""
+        if require_otp and allow_password_only:
+            fail("--require-otp and --allow-password-only contradict each other")
         with refusal_exits():
             created = organisations.add_organisation(kind=kind, code=code, name=name,
-                                                     require_otp=require_otp)
-        click.echo(f"{created.kind} {created.code} {created.name}")
+                                                     require_otp=not allow_password_only)
+        rule = "password only allowed" if allow_password_only else "TOTP required"
+        click.echo(f"{created.kind} {created.code} {created.name} ({rule})")
 
     client = click.Group("client", help="Surety API clients.")
     app.cli.add_command(client)

@@ -10,9 +10,10 @@ from .models import CORE_MODELS
 
 
 def all_models() -> list:
-    from . import accounts, checkpoints, portfolio, throttle, timestamps, verification_runs
-    return (CORE_MODELS + accounts.MODELS + throttle.MODELS + portfolio.MODELS
-            + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS)
+    from . import (accounts, checkpoints, portfolio, recovery_codes, throttle, timestamps,
+                   verification_runs)
+    return (CORE_MODELS + accounts.MODELS + recovery_codes.MODELS + throttle.MODELS
+            + portfolio.MODELS + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS)
 
 
 def create_schema() -> Upgrade:
