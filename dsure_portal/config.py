@@ -10,6 +10,8 @@ import secrets
 from pathlib import Path
 
 GENERATED_SECRETS = ("SECRET_KEY", "KEY_PEPPER")
+MIN_SECRET_BYTES = 32  # 256 bits: the HMAC keys of sessions and device cookies, the pepper
+HOST_PREFIX = "__Host-"
 
 
 def defaults(instance_path: str) -> dict:
@@ -39,6 +41,7 @@ def defaults(instance_path: str) -> dict:
         "PLATFORM_KEY_FILE": None,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
+        "DEVICE_COOKIE_DAYS": 180,
     }
 
 
@@ -63,3 +66,31 @@ def ensure_secrets(config: dict, instance_path: str) -> None:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
         config[name] = path.read_text().strip()
+
+
+def check_production(config: dict) -> None:
+    """In production, refuse what would let sessions be forged or travel in clear text."""
+    if config.get("ENV") != "production":
+        return
+    for name in GENERATED_SECRETS:
+        if len(str(config[name]).encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"DSURE_{name} must be at least {MIN_SECRET_BYTES} bytes when "
+                              "DSURE_ENV=production (for instance: python3 -c "
+                              "'import secrets; print(secrets.token_hex(32))')")
+    if config.get("SESSION_COOKIE_SECURE") is not True:
+        raise ConfigError("DSURE_SESSION_COOKIE_SECURE must not be false when DSURE_ENV=production: "
+                          "serve over HTTPS")
+
+
+def secure_cookie_scope(config: dict) -> None:
+    """A Secure session cookie is named __Host-…: the browser then keeps it only when it
+    is Secure, for Path=/ and without Domain, so no other host (a sibling subdomain, a
+    plain-HTTP page) can plant or overwrite it."""
+    if not config.get("SESSION_COOKIE_SECURE"):
+        return
+    if config.get("SESSION_COOKIE_DOMAIN"):
+        raise ConfigError("DSURE_SESSION_COOKIE_DOMAIN must not be set: the Secure session "
+                          "cookie is a __Host- cookie, which has no Domain")
+    if not config["SESSION_COOKIE_NAME"].startswith(HOST_PREFIX):
+        config["SESSION_COOKIE_NAME"] = HOST_PREFIX + config["SESSION_COOKIE_NAME"]
+    config["SESSION_COOKIE_PATH"] = "/"

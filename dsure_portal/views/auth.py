@@ -23,6 +23,7 @@ from registry.clock import utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.wareki import wareki_datetime_long
 
+from ..devices import browser_devices, browser_summary, keep_device_cookie
 from ..extensions import limiter
 from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm, LoginForm,
                           OtpForm, OtpRemoveForm, ResetPasswordForm)
@@ -97,7 +98,9 @@ def login():
     if not form.validate_on_submit():
         return render("auth/login.html", form=form, next_url=next_url)
     result = sign_in(email=form.email.data, password=form.password.data,
-                     address=request.remote_addr, limits=_login_limits())
+                     address=request.remote_addr, limits=_login_limits(),
+                     devices=browser_devices(), browser=browser_summary())
+    keep_device_cookie(result)
     if result.outcome == "needs_otp":
         _forget_session()
         session[PENDING_OTP] = {"user_id": result.user.id, "since": int(time.time()),
@@ -129,7 +132,9 @@ def login_otp():
     if not form.validate_on_submit():
         return render("auth/login_otp.html", form=form)
     result = sign_in_with_otp(user_id=pending["user_id"], code=form.otp.data,
-                              address=request.remote_addr, limits=_login_limits())
+                              address=request.remote_addr, limits=_login_limits(),
+                              devices=browser_devices(), browser=browser_summary())
+    keep_device_cookie(result)
     if result.signed_in:
         return _start(result.user, result.token, safe_next(pending.get("next")))
     blank = OtpForm(formdata=None)
@@ -182,7 +187,7 @@ def change_password():
             # Every session of the account ends (other browsers too); this one starts afresh.
             set_password(user, form.new_password.data, actor=current_user.actor,
                          event="user.password_changed")
-            _rotate(user, start_session(user))
+            _rotate(user, start_session(user, address=request.remote_addr, browser=browser_summary()))
             flash("パスワードを変更しました。ほかの端末のログインは終了しました。", "info")
             return redirect(url_for(".account"), 303)
     return render("auth/account.html", status=400, password_form=form,
@@ -315,7 +320,8 @@ def staff_password(user_id: int):
         return _staff_page(status=400, reset_errors={member.id: form.password.errors})
     set_password(member, form.password.data, actor=current_user.actor)
     if member.id == current_user.id:
-        _rotate(member, start_session(member))
+        _rotate(member, start_session(member, address=request.remote_addr,
+                                      browser=browser_summary()))
     flash(f"{member.email} のパスワードを再設定しました。ログイン中の画面は終了しました。", "info")
     return redirect(url_for(".staff"), 303)
 
