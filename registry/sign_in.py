@@ -200,20 +200,21 @@ def sign_in_with_otp(*, user_id: int, code: str, address: str | None,
 
 def reauthenticate(user: User, *, password: str | None = None, otp_code: str | None = None,
                    address: str | None, limits: LoginLimits = LoginLimits(),
-                   clock: Clock = utcnow) -> SignIn:
+                   clock: Clock = utcnow, devices: Iterable[Device] = ()) -> SignIn:
     """A signed-in user proves it is still them (the current password before a new one,
-    a current code before turning TOTP off). Counted against the same account limit as
-    sign-in, so a borrowed session is no free password oracle. Outcome: confirmed,
-    failed or locked."""
-    attempt = _begin(user.email, address, limits, clock)
+    a current code before turning TOTP off). Counted against the same limits as
+    sign-in (the account's, or the browser's device cookie's), so a borrowed session is
+    no free password oracle. Outcome: confirmed, failed or locked."""
+    device = trusted_device(user, devices)
+    attempt = _begin(user.email, address, limits, clock, device)
     if attempt.locked:
-        return _locked(user.email, user, address, attempt.locked_until, clock)
+        return _locked(user.email, user, address, attempt.locked_until, clock, device)
     if otp_code is not None:
         confirmed, reason = use_otp_code(user, user.otp_secret, otp_code, clock=clock), "wrong_otp"
     else:
         confirmed, reason = password_matches(user, password), "wrong_password"
     if not confirmed:
         return _refused(user.email, user, address, reason, limits, clock,
-                        event="reauthentication.failed")
+                        event="reauthentication.failed", device=device)
     attempt.withdraw()
     return SignIn("confirmed", user=user)

@@ -178,7 +178,8 @@ def change_password():
     user = current_user.user
     if form.validate_on_submit():
         proof = reauthenticate(user, password=form.current_password.data,
-                               address=request.remote_addr, limits=_login_limits())
+                               address=request.remote_addr, limits=_login_limits(),
+                               devices=browser_devices())
         if proof.outcome == "locked":
             return _account_locked(proof.retry_after)
         if proof.outcome != "confirmed":
@@ -237,7 +238,7 @@ def otp_remove():
         return redirect(url_for(".account"), 303)
     if form.validate_on_submit():
         proof = reauthenticate(user, otp_code=form.otp.data, address=request.remote_addr,
-                               limits=_login_limits())
+                               limits=_login_limits(), devices=browser_devices())
         if proof.outcome == "locked":
             return _account_locked(proof.retry_after)
         if proof.outcome == "confirmed":

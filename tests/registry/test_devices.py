@@ -12,7 +12,7 @@ from registry.accounts import add_user, enrol_otp
 from registry.devices import Device, RejectedDevice
 from registry.models import AuditEvent
 from registry.organisations import add_organisation
-from registry.sign_in import LoginLimits, sign_in, sign_in_with_otp
+from registry.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
 from registry.throttle import Failure
 from tests.factories import FixedClock
 
@@ -155,3 +155,16 @@ def test_neither_the_nonce_nor_the_cookie_reaches_the_trail(user, clock):
     nonce = attempt(clock, PASSWORD).device_nonce
     trail = " ".join(e.details for e in AuditEvent.select())
     assert device.nonce not in trail and nonce not in trail
+
+
+def test_a_strangers_lock_does_not_stop_the_owner_proving_it_is_them(user, clock):
+    """Changing the password asks for the current one: from the owner's browser that
+    check is counted against its device cookie, not the account a stranger locked."""
+    device = own_device(user, clock)
+    for _ in range(5):
+        attempt(clock, WRONG, address="203.0.113.7")
+    assert reauthenticate(user, password=PASSWORD, address="192.0.2.10", limits=LIMITS,
+                          clock=clock).outcome == "locked"
+    proof = reauthenticate(user, password=PASSWORD, address="192.0.2.10", limits=LIMITS,
+                           clock=clock, devices=[device])
+    assert proof.outcome == "confirmed"
