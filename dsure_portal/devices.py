@@ -58,13 +58,9 @@ def browser_devices() -> list[Device]:
 
 
 def _store(devices: list[Device]):
-    """Set (or, when empty, delete) the cookie on this request's response."""
+    """Set the cookie on this request's response."""
     @after_this_request
     def write(response):
-        if not devices:
-            response.delete_cookie(cookie_name(), path="/", secure=_secure(), httponly=True,
-                                   samesite="Lax")
-            return response
         value = _serializer().dumps([[d.user_id, d.nonce] for d in devices[:MAX_ACCOUNTS]])
         response.set_cookie(cookie_name(), value, max_age=_max_age(), path="/",
                             secure=_secure(), httponly=True, samesite="Lax")
@@ -73,12 +69,11 @@ def _store(devices: list[Device]):
 
 def keep_device_cookie(result: SignIn) -> None:
     """After a sign-in step: a successful one gives the browser a fresh device cookie for
-    the account; a rejected one takes the account's away."""
+    the account, in place of any it had. (A rejected one stays until then: it holds the
+    browser for the rest of its lock, and counts for nothing after.)"""
     if result.signed_in and result.device_nonce:
         others = [d for d in browser_devices() if d.user_id != result.user.id]
         _store([Device(result.user.id, result.device_nonce)] + others)
-    elif result.rejected_device is not None:
-        _store([d for d in browser_devices() if d != result.rejected_device])
 
 
 def browser_summary() -> str | None:

@@ -6,8 +6,10 @@ that alone, the owner would be locked out too. So a browser that has signed in t
 account before holds a device cookie for it (signed by the portal, which hands the
 registry only a verified ``Device``), and such a browser is not held back by the
 account's lockout, which then stops only unknown browsers. A device's own failures
-count against its nonce; at the limit the nonce goes on the rejected list for good, so
-a stolen device cookie buys its thief a handful of guesses, once.
+count against its nonce, with the account's limit: at the limit the browser is refused
+for the rest of the window, right password or not, and the nonce goes on the rejected
+list for good (from then on that browser is an unknown one), so a stolen device cookie
+buys its thief a handful of guesses, once.
 """
 from __future__ import annotations
 
@@ -50,15 +52,22 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def trusted_device(user: User | None, devices: Iterable[Device]) -> str | None:
-    """The nonce of this browser's device cookie for ``user``, unless it was rejected;
-    None when the browser is unknown to the account."""
+@dataclasses.dataclass(frozen=True)
+class KnownBrowser:
+    """What the browser's device cookie for the account it signs in to comes to."""
+
+    nonce: str
+    trusted: bool   # False: rejected, the browser is an unknown one (still held by its own lock)
+
+
+def known_browser(user: User | None, devices: Iterable[Device]) -> KnownBrowser | None:
+    """This browser's device cookie for ``user``; None when it holds none."""
     if user is None:
         return None
     for device in devices:
         if device.user_id == user.id and 0 < len(device.nonce) <= NONCE_MAX_LENGTH:
             rejected = RejectedDevice.select().where(RejectedDevice.nonce == device.nonce).exists()
-            return None if rejected else device.nonce
+            return KnownBrowser(device.nonce, trusted=not rejected)
     return None
 
 

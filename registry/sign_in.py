@@ -18,7 +18,7 @@ from .accounts import (User, normalise_email, password_matches, start_session, u
 from .audit import record
 from .clock import Clock, utcnow
 from .db import write_transaction
-from .devices import Device, new_nonce, reject_device, trusted_device
+from .devices import Device, KnownBrowser, known_browser, new_nonce, reject_device
 from .models import Organisation
 from .throttle import begin_attempt, locked_until
 
@@ -37,15 +37,13 @@ class SignIn:
     """What a sign-in attempt came to. ``outcome`` is one of
     signed_in (``token`` is the new session's), needs_otp (the password was right; the
     second step is due), failed, locked (``retry_after`` says until when).
-    ``device_nonce``: signed in, the browser's new device cookie for the account;
-    ``rejected_device``: the browser's device cookie that reached its limit, now dead."""
+    ``device_nonce``: signed in, the browser's new device cookie for the account."""
 
     outcome: str
     user: User | None = None
     token: str | None = None
     retry_after: dt.datetime | None = None
     device_nonce: str | None = None
-    rejected_device: Device | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -56,17 +54,31 @@ LOGIN = "login"
 _PLAUSIBLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _trusted(device: KnownBrowser | None) -> bool:
+    return device is not None and device.trusted
+
+
+def _device_subject(device: KnownBrowser) -> str:
+    return f"device:{device.nonce}"
+
+
 def _limited(email: str, address: str | None, limits: LoginLimits,
-             device: str | None = None) -> list[tuple[str, int]]:
-    # A known browser's guesses count against its device cookie, never the account's.
-    subjects = [(f"device:{device}" if device else f"email:{email[:190]}", limits.failures)]
+             device: KnownBrowser | None = None) -> list[tuple[str, int]]:
+    # A known browser's guesses count against its device cookie, never the account's. A
+    # rejected cookie's browser is an unknown one, yet held by its cookie's lock too.
+    if _trusted(device):
+        subjects = [(_device_subject(device), limits.failures)]
+    else:
+        subjects = [(f"email:{email[:190]}", limits.failures)]
+        if device is not None:
+            subjects.append((_device_subject(device), limits.failures))
     if address:
         subjects.append((f"ip:{address}", limits.failures_per_address))
     return subjects
 
 
 def _lock(email: str, address: str | None, limits: LoginLimits, clock: Clock,
-          device: str | None = None) -> dt.datetime | None:
+          device: KnownBrowser | None = None) -> dt.datetime | None:
     until = [locked_until(LOGIN, subject, limit=limit, window=limits.window, clock=clock)
              for subject, limit in _limited(email, address, limits, device)]
     until = [u for u in until if u is not None]
@@ -74,7 +86,7 @@ def _lock(email: str, address: str | None, limits: LoginLimits, clock: Clock,
 
 
 def _begin(email: str, address: str | None, limits: LoginLimits, clock: Clock,
-           device: str | None = None):
+           device: KnownBrowser | None = None):
     return begin_attempt(LOGIN, _limited(email, address, limits, device), window=limits.window,
                          clock=clock)
 
@@ -94,49 +106,46 @@ def _audited_email(email: str, user: User | None) -> str:
 
 def _refused(email: str, user: User | None, address: str | None, reason: str,
              limits: LoginLimits, clock: Clock, *, event: str = "login.failed",
-             device: str | None = None) -> SignIn:
+             device: KnownBrowser | None = None) -> SignIn:
     """Audit a failure that ``_begin`` has already counted (never the password or the
     code). When it brought the account (or the device) or the address to its limit,
-    audit the lock too; a device at its limit is rejected for good."""
+    audit the lock too; a trusted device at its limit is rejected for good."""
     audited = _audited_email(email, user)
     with write_transaction():
         org = user.organisation.code if user is not None else None
         record(event, actor=_actor(user), organisation_code=org,
                details={"email": audited, "reason": reason, "address": address,
-                        "device": device is not None}, clock=clock)
+                        "device": _trusted(device)}, clock=clock)
         until = _lock(email, address, limits, clock, device)
-        rejected = device is not None and locked_until(
-            LOGIN, f"device:{device}", limit=limits.failures, window=limits.window,
-            clock=clock) is not None
-        if rejected:
-            reject_device(user, device, clock=clock)
+        if _trusted(device) and locked_until(LOGIN, _device_subject(device), limit=limits.failures,
+                                             window=limits.window, clock=clock):
+            reject_device(user, device.nonce, clock=clock)
             record("login.device_rejected", actor=_actor(user), organisation_code=org,
                    details={"email": audited, "address": address}, clock=clock)
         if until is not None:
             record("login.locked", actor=_actor(user), organisation_code=org,
-                   details={"email": audited, "address": address, "device": device is not None,
+                   details={"email": audited, "address": address, "device": _trusted(device),
                             "locked_until": until.isoformat(timespec="seconds") + "Z"}, clock=clock)
-    return SignIn("locked" if until is not None else "failed", retry_after=until,
-                  rejected_device=Device(user.id, device) if rejected else None)
+    return SignIn("locked" if until is not None else "failed", retry_after=until)
 
 
 def _locked(email: str, user: User | None, address: str | None, until: dt.datetime,
-            clock: Clock, device: str | None = None) -> SignIn:
+            clock: Clock, device: KnownBrowser | None = None) -> SignIn:
     record("login.locked", actor=_actor(user),
            organisation_code=user.organisation.code if user is not None else None,
            details={"email": _audited_email(email, user), "address": address,
-                    "attempt_refused": True, "device": device is not None,
+                    "attempt_refused": True, "device": _trusted(device),
                     "locked_until": until.isoformat(timespec="seconds") + "Z"}, clock=clock)
     return SignIn("locked", retry_after=until)
 
 
 def _signed_in(user: User, address: str | None, *, second_factor: bool, clock: Clock,
-               device: str | None = None, browser: str | None = None) -> SignIn:
+               device: KnownBrowser | None = None, browser: str | None = None) -> SignIn:
     with write_transaction():
         token = start_session(user, address=address, browser=browser, clock=clock)
         record("login.succeeded", actor=_actor(user), organisation_code=user.organisation.code,
                details={"email": user.email, "address": address, "otp": second_factor,
-                        "device": device is not None},
+                        "device": _trusted(device)},
                clock=clock)
     return SignIn("signed_in", user=user, token=token, device_nonce=new_nonce())
 
@@ -158,7 +167,7 @@ def sign_in(*, email: str, password: str, address: str | None,
     """
     email = normalise_email(email)
     user = user_by_email(email) if email else None
-    device = trusted_device(user, devices)
+    device = known_browser(user, devices)
     attempt = _begin(email, address, limits, clock, device)
     if attempt.locked:
         return _locked(email, user, address, attempt.locked_until, clock, device)
@@ -184,7 +193,7 @@ def sign_in_with_otp(*, user_id: int, code: str, address: str | None,
             .where(User.id == user_id).first())
     if user is None:
         return SignIn("failed")
-    device = trusted_device(user, devices)
+    device = known_browser(user, devices)
     attempt = _begin(user.email, address, limits, clock, device)
     if attempt.locked:
         return _locked(user.email, user, address, attempt.locked_until, clock, device)
@@ -205,7 +214,7 @@ def reauthenticate(user: User, *, password: str | None = None, otp_code: str | N
     a current code before turning TOTP off). Counted against the same limits as
     sign-in (the account's, or the browser's device cookie's), so a borrowed session is
     no free password oracle. Outcome: confirmed, failed or locked."""
-    device = trusted_device(user, devices)
+    device = known_browser(user, devices)
     attempt = _begin(user.email, address, limits, clock, device)
     if attempt.locked:
         return _locked(user.email, user, address, attempt.locked_until, clock, device)

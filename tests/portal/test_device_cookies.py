@@ -94,17 +94,16 @@ def test_one_browser_keeps_a_device_cookie_for_each_account(app, owner, make_use
         post_form(owner, "/logout", {}, page="/lookup")
 
 
-def test_five_wrong_passwords_from_the_owners_browser_take_its_cookie_away(app, owner):
+def test_five_wrong_passwords_from_the_owners_browser_lock_that_browser_only(app, owner):
     codes = [log_in(owner, EMAIL, WRONG, environ_base=OWNER).status_code for _ in range(5)]
     assert codes == [200] * 4 + [429]
-    assert device_cookie(owner) is None  # deleted by the last answer
+    assert log_in(owner, EMAIL, PASSWORD, environ_base=OWNER).status_code == 429
     with app.app_context():
-        assert RejectedDevice.select().count() == 1
+        assert RejectedDevice.select().count() == 1  # trusted no more, once its lock is over
     assert [d["device"] for _, d in audit_events(app, "login.failed")] == [True] * 5
     assert len(audit_events(app, "login.device_rejected")) == 1
-    # An unknown browser now, it is counted against the account like any other.
-    log_in(owner, EMAIL, WRONG, environ_base=OWNER)
-    assert audit_events(app, "login.failed")[-1][1]["device"] is False
+    # The account itself is not locked: another browser signs in.
+    assert log_in(app.test_client(), EMAIL, PASSWORD).status_code == 303
 
 
 def test_the_owners_browser_with_totp_gets_its_cookie_after_the_code(app, make_user):

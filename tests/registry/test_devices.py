@@ -75,18 +75,21 @@ def test_a_devices_failures_count_against_it_not_against_the_account(user, clock
     assert all(d["device"] for d in details("login.failed"))
 
 
-def test_a_device_at_its_limit_is_rejected_for_good(user, clock):
+def test_a_device_at_its_limit_is_locked_then_rejected_for_good(user, clock):
     device = own_device(user, clock)
     results = [attempt(clock, WRONG, devices=[device]) for _ in range(5)]
     assert [r.outcome for r in results] == ["failed"] * 4 + ["locked"]
-    assert results[-1].rejected_device == device
-    assert all(r.rejected_device is None for r in results[:4])
     assert RejectedDevice.get().nonce == device.nonce
     [rejected] = details("login.device_rejected")
     assert rejected["email"] == EMAIL
+    # For the rest of the window that browser is refused, right password or not ...
+    refused = attempt(clock, PASSWORD, devices=[device])
+    assert refused.outcome == "locked" and refused.retry_after == results[-1].retry_after
+    assert refused.token is None
+    assert attempt(clock, PASSWORD).signed_in  # ... while the account is not locked at all
 
-    # From now on the cookie counts for nothing: the browser is an unknown one, held by
-    # (and counted against) the account's lockout, even once the window has passed.
+    # ... and after it the cookie counts for nothing: the browser is an unknown one, held
+    # by (and counted against) the account's lockout.
     clock.advance(minutes=20)
     again = attempt(clock, WRONG, devices=[device])
     assert again.outcome == "failed" and not details("login.failed")[-1]["device"]
@@ -96,13 +99,19 @@ def test_a_device_at_its_limit_is_rejected_for_good(user, clock):
 
 
 def test_a_stolen_device_cookie_buys_no_more_than_the_limit(user, clock):
-    """Its thief gets five guesses with it, then the account's lockout holds them."""
+    """Its thief gets five guesses with it; then, with it or without, the lockouts hold."""
     device = own_device(user, clock)
     for _ in range(5):
         attempt(clock, WRONG, devices=[device], address="203.0.113.7")
+    assert attempt(clock, WRONG, devices=[device], address="203.0.113.7").outcome == "locked"
+    for _ in range(5):  # without the cookie: an unknown browser
+        attempt(clock, WRONG, address="203.0.113.7")
+    assert attempt(clock, PASSWORD, address="203.0.113.7").outcome == "locked"
+    clock.advance(minutes=20)  # the cookie's lock is over, but it is trusted no more
     for _ in range(5):
         attempt(clock, WRONG, devices=[device], address="203.0.113.7")
     assert attempt(clock, PASSWORD, devices=[device], address="203.0.113.7").outcome == "locked"
+    assert len(details("login.device_rejected")) == 1
 
 
 def test_a_device_cookie_of_another_account_is_no_help(user, clock):
