@@ -10,7 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from registry.auth_keys import AuthKeyHasher
 from registry.db import database, open_database
 
-from .config import defaults, ensure_secrets, notice_font_problem, proof_settings
+from .config import (check_production, defaults, ensure_secrets, notice_font_problem,
+                     proof_settings, secure_cookie_scope)
 from .extensions import csrf, limiter
 from .login import home_url, is_staff, login_manager
 from .problems import problem
@@ -29,6 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     ensure_secrets(app.config, app.instance_path)
+    check_production(app.config)
+    secure_cookie_scope(app.config)
     if font_problem := notice_font_problem(app.config):
         app.logger.warning(font_problem)
 
@@ -49,8 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_pages(app)
     app.after_request(add_security_headers)
 
-    from .views import api, audit, auth, certificates, evidence, public
-    for blueprint in (public.bp, auth.bp, certificates.bp, audit.bp, evidence.bp, api.bp):
+    from .views import api, audit, auth, certificates, evidence, public, sessions
+    for blueprint in (public.bp, auth.bp, sessions.bp, certificates.bp, audit.bp, evidence.bp,
+                      api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
 

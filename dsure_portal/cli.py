@@ -124,6 +124,9 @@ def register_commands(app: Flask) -> None:
     from .cli_accounts import register_account_commands
     register_account_commands(app)
 
+    from .cli_credentials import register_credential_commands
+    register_credential_commands(app)
+
 
 def _upgrade_and_report() -> None:
     with refusal_exits():
@@ -137,7 +140,11 @@ def _upgrade_and_report() -> None:
 
 def _create_app(*args, **kwargs):
     from . import create_app
-    return create_app()
+    from .config import ConfigError
+    try:
+        return create_app()
+    except ConfigError as exc:  # the operator's to fix: say what, not a traceback
+        fail(f"configuration: {exc}")
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,

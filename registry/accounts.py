@@ -52,6 +52,9 @@ class UserSession(BaseModel):
     created_at = pw.DateTimeField()
     last_seen_at = pw.DateTimeField()
     ended_at = pw.DateTimeField(null=True)
+    # Where it started, so the user can recognise their own sessions (user_sessions.py).
+    address = pw.CharField(max_length=64, null=True)
+    browser = pw.CharField(max_length=100, null=True)
 
 
 class OtpCodeUse(BaseModel):
@@ -134,11 +137,15 @@ def user_by_email(email: str) -> User | None:
             .where(User.email == normalise_email(email)).first())
 
 
-def start_session(user: User, *, clock: Clock = utcnow) -> str:
-    """A new session for ``user``; returns the token the browser will hold."""
+def start_session(user: User, *, address: str | None = None, browser: str | None = None,
+                  clock: Clock = utcnow) -> str:
+    """A new session for ``user`` from the client ``address`` and ``browser`` (a short
+    description, e.g. "Edge 120 / Windows"); returns the token the browser will hold."""
     token = secrets.token_urlsafe(32)
     now = clock()
-    UserSession.create(token_digest=_digest(token), user=user, created_at=now, last_seen_at=now)
+    UserSession.create(token_digest=_digest(token), user=user, created_at=now, last_seen_at=now,
+                       address=(address or None) and address[:64],
+                       browser=(browser or None) and browser[:100])
     return token
 
 

@@ -16,7 +16,8 @@ from .clock import Clock, utcnow
 from .db import write_transaction
 from .documents import Document, parse_document
 from .errors import (InvalidDocument, NotYourCertificate, ObligeeNotEnrolled, RegistryError,
-                     RevisionConflict, UnknownSigningKey, InvalidSignature, NotFound)
+                     RetiredSigningKey, RevisionConflict, UnknownSigningKey, InvalidSignature,
+                     NotFound)
 from .history import current_revision, supersedes_problem
 from .models import ApiClient, Certificate, Organisation, Revision, SigningKey
 from .signatures import canonical_bytes, decode_signature, sha256_hex, signature_is_valid
@@ -89,9 +90,12 @@ def _verify(client: ApiClient, contract_number: str, number: int, body: object) 
     if shape:
         raise InvalidDocument("The request body is not valid.", shape)
 
-    key = SigningKey.get_or_none(SigningKey.key_id == body["key_id"], SigningKey.active == True)  # noqa: E712
+    key = SigningKey.get_or_none(SigningKey.key_id == body["key_id"])
     if key is None or key.organisation_id != client.organisation_id:
         raise UnknownSigningKey("key_id does not name an active signing key of your organisation.")
+    if not key.active:
+        # Even a retry of a revision stored before: the surety reads it back with GET.
+        raise RetiredSigningKey("key_id names a retired signing key; sign with an active one.")
     try:
         canonical = canonical_bytes(body["document"])
     except Exception:  # rfc8785 refuses floats it cannot represent exactly, and the like

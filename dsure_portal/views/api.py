@@ -93,7 +93,6 @@ def put_revision(contract_number: str, n: int):
         payload["auth_key"] = accepted.auth_key
     response = jsonify(payload)
     response.status_code = 201 if accepted.created else 200
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -101,9 +100,7 @@ def put_revision(contract_number: str, n: int):
 def reissue_auth_key(contract_number: str):
     auth_key = ingest.reissue_auth_key(client=g.client, contract_number=contract_number,
                                        hasher=_hasher())
-    response = jsonify({"contract_number": contract_number, "auth_key": auth_key})
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify({"contract_number": contract_number, "auth_key": auth_key})
 
 
 @bp.post("/certificates/<contract_number>/notice")

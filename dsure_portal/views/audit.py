@@ -102,7 +102,6 @@ def export():
     response = Response(stream_with_context(generate()), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -162,8 +161,7 @@ def bundle_response(contract_number: str) -> Response:
         contract_number, actor=current_user.actor, organisation_code=current_user.organisation.code,
         platform_signer=current_app.extensions["dsure.platform_signer"])
     return Response(bundle.data, mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{bundle.filename}"',
-        "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="{bundle.filename}"'})
 
 
 @bp.get("/checkpoints/<int:checkpoint_id>.json")

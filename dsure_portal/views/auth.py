@@ -26,6 +26,7 @@ from registry.clock import utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.wareki import wareki_datetime_long
 
+from ..devices import browser_devices, browser_summary, keep_device_cookie
 from ..extensions import limiter
 from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm,
                           EnrolOtpForm, LoginForm, OtpForm, OtpRemoveForm, RecoveryCodesForm,
@@ -54,6 +55,12 @@ def _login_limits() -> LoginLimits:
     return LoginLimits(failures=int(config["LOGIN_FAILURE_LIMIT"]),
                        window=dt.timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
                        failures_per_address=int(config["LOGIN_ADDRESS_FAILURE_LIMIT"]))
+
+
+def _this_browser() -> dict:
+    """Who is asking, for a credential change: the device cookies this browser holds (its
+    guesses count against them, as at sign-in) and its name for the new session row."""
+    return {"devices": browser_devices(), "browser": browser_summary()}
 
 
 def _login_rate() -> str:
@@ -104,7 +111,9 @@ def login():
     if not form.validate_on_submit():
         return render("auth/login.html", form=form, next_url=next_url)
     result = sign_in(email=form.email.data, password=form.password.data,
-                     address=request.remote_addr, limits=_login_limits())
+                     address=request.remote_addr, limits=_login_limits(),
+                     devices=browser_devices(), browser=browser_summary())
+    keep_device_cookie(result)
     if result.outcome == "needs_otp":
         _forget_session()
         session[PENDING_OTP] = {"user_id": result.user.id, "since": int(time.time()),
@@ -136,7 +145,9 @@ def login_otp():
     if not form.validate_on_submit():
         return render("auth/login_otp.html", form=form)
     result = sign_in_with_otp(user_id=pending["user_id"], code=form.otp.data,
-                              address=request.remote_addr, limits=_login_limits())
+                              address=request.remote_addr, limits=_login_limits(),
+                              devices=browser_devices(), browser=browser_summary())
+    keep_device_cookie(result)
     if result.signed_in:
         return _start(result.user, result.token, safe_next(pending.get("next")))
     blank = OtpForm(formdata=None)
@@ -197,7 +208,7 @@ def _change_own_password(form: ChangePasswordForm) -> CredentialChange:
         change = credentials.change_password(
             current_user.user, current_password=form.current_password.data,
             new_password=form.new_password.data, address=request.remote_addr,
-            limits=_login_limits())
+            limits=_login_limits(), **_this_browser())
     except WeakPassword as refusal:
         form.new_password.errors.append(refusal.detail)
         return CredentialChange("refused")
@@ -249,7 +260,7 @@ def otp_enrol():
     if form.validate_on_submit():
         change = credentials.enrol_otp(user, password=form.password.data, secret=secret,
                                        code=form.otp.data, address=request.remote_addr,
-                                       limits=_login_limits())
+                                       limits=_login_limits(), **_this_browser())
         if change.outcome == "locked":
             return _locked_response("auth/otp_enrol.html", change.retry_after,
                                     **_enrolment_page(secret, EnrolOtpForm(formdata=None)))
@@ -286,7 +297,8 @@ def otp_remove():
         return redirect(url_for(".account"), 303)
     if form.validate_on_submit():
         change = credentials.remove_otp(user, password=form.password.data, code=form.otp.data,
-                                        address=request.remote_addr, limits=_login_limits())
+                                        address=request.remote_addr, limits=_login_limits(),
+                                        **_this_browser())
         if change.outcome == "locked":
             return _account_locked(change.retry_after)
         if change.done:
@@ -309,7 +321,7 @@ def recovery_codes():
     if form.validate_on_submit():
         change = credentials.regenerate_recovery_codes(
             user, password=form.password.data, address=request.remote_addr,
-            limits=_login_limits())
+            limits=_login_limits(), devices=browser_devices())
         if change.outcome == "locked":
             return _locked_response("auth/recovery_codes.html", change.retry_after,
                                     form=RecoveryCodesForm(formdata=None))

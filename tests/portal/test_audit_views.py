@@ -394,7 +394,8 @@ def test_production_refuses_to_start_without_the_platform_key(app_config, tmp_pa
     from dsure_portal import create_app
     from dsure_portal.config import ConfigError
     config = dict(app_config, ENV="production", INSTANCE_PATH=str(tmp_path / "prod"),
-                  PLATFORM_KEY_FILE=str(tmp_path / "missing.pem"))
+                  PLATFORM_KEY_FILE=str(tmp_path / "missing.pem"),
+                  SECRET_KEY="s" * 32, SESSION_COOKIE_SECURE=True)  # production's other needs
     with pytest.raises(ConfigError, match="platform signing key"):
         create_app(config)
 
