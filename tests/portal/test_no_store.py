@@ -40,6 +40,7 @@ def test_every_download_is_no_store(app, posted, staff_client, make_user, sign_i
     look_up(staff, NUMBER, posted)  # puts it on the organisation's list
     auditor = app.test_client()
     sign_in(auditor, make_user(email="audit@kakuda.example.jp", role="auditor"))
+    assert app.test_cli_runner().invoke(args=["audit", "checkpoint"]).exit_code == 0
     page = auditor.get("/audit").get_data(as_text=True)
     checkpoint = page.split('href="/audit/checkpoints/')[1].split('"')[0]
     downloads = [
