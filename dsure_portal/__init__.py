@@ -52,9 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_pages(app)
     app.after_request(add_security_headers)
 
-    from .views import api, audit, auth, certificates, evidence, public, sessions
-    for blueprint in (public.bp, auth.bp, sessions.bp, certificates.bp, audit.bp, evidence.bp,
-                      api.bp):
+    from .views import api, audit, auth, certificates, evidence, public, sessions, staff
+    for blueprint in (public.bp, auth.bp, sessions.bp, staff.bp, certificates.bp, audit.bp,
+                      evidence.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
 

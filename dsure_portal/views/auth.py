@@ -17,20 +17,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_login import current_user, login_required, login_user, logout_user
 
 from registry import credentials, otp
-from registry.accounts import (User, add_user, deactivate_user, end_session, member_for_admin,
-                               members_of, needs_password_change, sign_out)
+from registry.accounts import User, end_session, needs_password_change, sign_out
 from registry.credentials import CredentialChange
 from registry.password_policy import WeakPassword
 from registry.sign_in import LoginLimits, sign_in, sign_in_with_otp
 from registry.clock import utcnow
-from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.wareki import wareki_datetime_long
 
 from ..devices import browser_devices, browser_summary, keep_device_cookie
 from ..extensions import limiter
-from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm,
-                          EnrolOtpForm, LoginForm, OtpForm, OtpRemoveForm, RecoveryCodesForm,
-                          ResetPasswordForm)
+from ..forms.auth import (ROLE_LABELS, ChangePasswordForm, EnrolOtpForm, LoginForm, OtpForm,
+                          OtpRemoveForm, RecoveryCodesForm)
 from ..login import (PortalUser, enforce_otp_enrolment, enforce_password_change, home_url,
                      require_login, safe_next)
 from ..rendering import render
@@ -331,109 +328,3 @@ def recovery_codes():
         form.password.errors.append(WRONG_CURRENT_PASSWORD)
     return render("auth/recovery_codes.html", form=form,
                   status=400 if request.method == "POST" else 200)
-
-
-# --- an obligee admin's staff ---------------------------------------------------------------
-
-def _admin_only() -> User:
-    if current_user.role != "admin":
-        abort(403)
-    return current_user.user
-
-
-def _member(user_id: int) -> User:
-    try:
-        return member_for_admin(current_user.user, user_id)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
-
-
-def _staff_page(add_form=None, status: int = 200, **context):
-    admin = _admin_only()
-    members = members_of(admin.organisation)
-    return render("auth/staff.html", status=status, members=members,
-                  add_form=add_form or AddStaffForm(formdata=None),
-                  reset_form=ResetPasswordForm(formdata=None), confirm_form=ConfirmForm(), **context)
-
-
-@bp.route("/staff", methods=["GET", "POST"])
-@login_required
-def staff():
-    admin = _admin_only()
-    if request.method == "GET":
-        return _staff_page()
-    form = AddStaffForm()
-    if not form.validate_on_submit():
-        return _staff_page(form, status=400)
-    try:
-        added = add_user(org_code=admin.organisation.code, email=form.email.data,
-                         role=form.role.data, password=form.password.data,
-                         must_change_password=True, actor=current_user.actor)
-    except WeakPassword as refusal:
-        form.password.errors.append(refusal.detail)
-        return _staff_page(form, status=400)
-    except InvalidInput:
-        form.email.errors.append("このメールアドレスは登録できません(すでに使われています)。")
-        return _staff_page(form, status=400)
-    flash(f"{added.email} を{role_label(added.role)}として追加しました。初期パスワードは本人に安全な方法でお伝えください"
-          "(最初のログインで、本人が自分のパスワードに変更します)。", "info")
-    return redirect(url_for(".staff"), 303)
-
-
-@bp.post("/staff/<int:user_id>/deactivate")
-@login_required
-def staff_deactivate(user_id: int):
-    _admin_only()
-    member = _member(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if member.id == current_user.id:
-        flash("自分自身のアカウントは無効にできません。", "error")
-        return redirect(url_for(".staff"), 303)
-    if member.active:
-        deactivate_user(email=member.email, actor=current_user.actor)
-        flash(f"{member.email} を無効にしました。ログイン中の画面も直ちに終了します。", "info")
-    return redirect(url_for(".staff"), 303)
-
-
-@bp.post("/staff/<int:user_id>/password")
-@login_required
-def staff_password(user_id: int):
-    _admin_only()
-    member = _member(user_id)
-    if member.id == current_user.id:
-        return _own_account_elsewhere()
-    form = ResetPasswordForm()
-    if not form.validate_on_submit():
-        return _staff_page(status=400, reset_errors={member.id: form.password.errors})
-    try:
-        credentials.reset_password(member, form.password.data, actor=current_user.actor)
-    except WeakPassword as refusal:
-        return _staff_page(status=400, reset_errors={member.id: [refusal.detail]})
-    flash(f"{member.email} のパスワードを再設定しました。ログイン中の画面は終了しました。"
-          "次回のログインで、本人が新しいパスワードを設定します。", "info")
-    return redirect(url_for(".staff"), 303)
-
-
-def _own_account_elsewhere():
-    """An admin's own password and TOTP change on /account, where the current password
-    is asked: a borrowed admin session must not reset its own account from /staff."""
-    flash("ご自身のパスワードと二段階認証は「アカウント」の画面で変更してください。", "error")
-    return redirect(url_for(".account"), 303)
-
-
-@bp.post("/staff/<int:user_id>/otp/remove")
-@login_required
-def staff_otp_remove(user_id: int):
-    _admin_only()
-    member = _member(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if member.id == current_user.id:
-        return _own_account_elsewhere()
-    if credentials.reset_otp(member, actor=current_user.actor):
-        flash(f"{member.email} の二段階認証を解除しました。ログイン中の画面は終了しました。"
-              "次回のログインで、本人が新しいパスワードと二段階認証を設定し直します。", "info")
-    return redirect(url_for(".staff"), 303)
