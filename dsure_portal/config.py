@@ -37,6 +37,11 @@ def defaults(instance_path: str) -> dict:
         "API_RATE_LIMIT": "1200 per minute",
         "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
         "PLATFORM_KEY_FILE": None,
+        # access.denied entries per source (actor, or address when anonymous) and for
+        # the whole platform per window; what is left out is counted and told later.
+        "DENIAL_AUDIT_PER_SOURCE": 20,
+        "DENIAL_AUDIT_OVERALL": 1000,
+        "DENIAL_AUDIT_WINDOW_MINUTES": 10,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
     }

@@ -23,6 +23,7 @@ from .signatures import is_canonical, sha256_hex, signature_is_valid
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PAGE_SIZE = 50
+SEQ_MAX = 2**63 - 1
 
 EVENT_LABELS = {
     "revision.accepted": "電子保証の受付",
@@ -44,6 +45,7 @@ EVENT_LABELS = {
     "api.authentication_failed": "API認証の失敗",
     "audit.exported": "監査ログのCSV出力",
     "evidence.exported": "証拠パッケージの出力",
+    "access.denied": "アクセス拒否",
 }
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 
@@ -126,9 +128,11 @@ def _parse_local(text: str, *, end: bool) -> dt.datetime | None:
             moment = dt.datetime.fromisoformat(text)
             if end:
                 moment += dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
-    except ValueError:
+        moment = moment.replace(tzinfo=JST)
+        utc_text(moment)  # 0001-01-01 in Japan is before the first day UTC can write
+    except (ValueError, OverflowError):  # not a time, or past the calendar's ends
         raise ValueError(text) from None
-    return moment.replace(tzinfo=JST)
+    return moment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,7 +215,8 @@ def trail_page(scope: AuditScope, trail_filter: TrailFilter, *, before: int | No
     """One page, keyset-paged by seq so page 20 000 costs what page 1 costs."""
     query = trail_query(scope, trail_filter)
     if before is not None:
-        query = query.where(AuditEvent.seq < before)
+        # seq is a 64-bit column: a larger "before" means the same as its maximum
+        query = query.where(AuditEvent.seq < min(before, SEQ_MAX))
     events = list(query.limit(size + 1))
     more = len(events) > size
     events = events[:size]
@@ -257,6 +262,25 @@ def actor_names(scope: AuditScope, actors) -> dict[str, str]:
     if not scope.is_platform:
         query = query.where(User.organisation == scope.organisation.id)
     return {f"user:{uid}": email for uid, email in query.tuples()}
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificatePage:
+    rows: list
+    page: int      # clamped to the pages there are
+    total: int
+
+
+def certificate_page(scope: AuditScope, number_part: str, page: int,
+                     size: int = PAGE_SIZE) -> CertificatePage:
+    """The certificates in scope whose number contains ``number_part``, by number; any
+    page number is answered with the nearest page there is."""
+    query = scope.certificates().order_by(Certificate.contract_number)
+    if number_part:
+        query = query.where(Certificate.contract_number.contains(number_part))
+    total = query.count()
+    page = max(1, min(page, -(-total // size)))
+    return CertificatePage(list(query.paginate(page, size)), page, total)
 
 
 def chain_head() -> tuple[int, AuditEvent | None]:

@@ -11,9 +11,9 @@ _INSERT_ONLY = [Revision._meta.table_name, AuditEvent._meta.table_name,
 
 
 def all_models() -> list:
-    from . import accounts, checkpoints, portfolio, throttle, verification_runs
+    from . import accounts, checkpoints, denials, portfolio, throttle, verification_runs
     return (CORE_MODELS + accounts.MODELS + throttle.MODELS + portfolio.MODELS
-            + checkpoints.MODELS + verification_runs.MODELS)
+            + checkpoints.MODELS + verification_runs.MODELS + denials.MODELS)
 
 
 def _sqlite_guards(table: str) -> list[str]:
