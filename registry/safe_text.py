@@ -29,9 +29,10 @@ def is_safe_in_document(text: str) -> bool:
 
 def shown(name: str, limit: int = 100) -> str:
     """``name`` as it may be echoed (in an answer, a page, the audit trail): every
-    character the document rule refuses written as ``\\uXXXX``, cut to ``limit``."""
+    character the document rule refuses written as ``\\uXXXX``, then cut to ``limit``
+    characters (and an ellipsis)."""
     escaped = _NOT_IN_DOCUMENTS.sub(lambda m: f"\\u{ord(m.group()):04x}", name[:limit])
-    return escaped + ("…" if len(name) > limit else "")
+    return escaped[:limit] + "…" if len(escaped) > limit or len(name) > limit else escaped
 
 
 def document_problems(document: object) -> Iterator[tuple[str, str]]:
