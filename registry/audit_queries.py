@@ -96,7 +96,8 @@ def utc_text(moment: dt.datetime) -> str:
     """Aware or naive-UTC datetime as AuditEvent.occurred_at text (sorts as time)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: strftime writes year 999 as "999", which sorts after "2026"
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_utc_text(text: str) -> dt.datetime:
@@ -113,26 +114,31 @@ def jst_text(value: str | dt.datetime | None, *, seconds: bool = True) -> str:
 
 
 def _parse_local(text: str, *, end: bool) -> dt.datetime | None:
-    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` in JST. A bare day as the end of a
-    range means up to the end of that day."""
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` in JST, as naive UTC. A bare day as the
+    end of a range means up to the end of that day. At the calendar's ends, where UTC has
+    no such moment (the first hours of year 1 in Japan, past the last day), the range
+    starts or ends at the earliest or latest moment there is."""
     text = (text or "").strip().replace(" ", "T")
     if not text:
         return None
     try:
         if "T" not in text:
-            day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time())
-            if end:
-                moment += dt.timedelta(days=1)
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+            step = dt.timedelta(days=1)
         else:
             moment = dt.datetime.fromisoformat(text)
-            if end:
-                moment += dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
-        moment = moment.replace(tzinfo=JST)
-        utc_text(moment)  # 0001-01-01 in Japan is before the first day UTC can write
-    except (ValueError, OverflowError):  # not a time, or past the calendar's ends
+            step = dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
+    except ValueError:
         raise ValueError(text) from None
-    return moment
+    if end:
+        try:
+            moment += step
+        except OverflowError:
+            return dt.datetime.max
+    try:
+        return moment.replace(tzinfo=JST).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        return dt.datetime.min
 
 
 @dataclasses.dataclass(frozen=True)
