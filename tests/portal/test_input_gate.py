@@ -150,3 +150,15 @@ def test_an_out_of_range_page_is_the_last_page(app, staff_client, post_vectors):
     auditor = staff_client(email="audit@kakuda.example.jp", role="auditor")
     page = auditor.get("/audit/certificates?page=99999999999999999999").data.decode()
     assert "10001-000001" in page
+
+
+def test_a_contract_number_with_a_trailing_newline_is_refused_not_stored(app, api):
+    """``^…$`` matches before a final newline: the 13 characters reached a 12-character
+    column (a 500 on PostgreSQL)."""
+    response = api.put("/api/v1/certificates/30001-000001%0A/revisions/1",
+                       data=json.dumps(api.body), headers=api.headers)
+    assert fields_of(response, 422) == ["contract_number"]
+    with app.app_context():
+        refusal = AuditEvent.get(AuditEvent.kind == "revision.refused")
+        assert refusal.contract_number is None
+    assert nothing_stored(app)
