@@ -51,6 +51,11 @@ def defaults(instance_path: str) -> dict:
         "TSA_CA_FILE": None,
         "TSA_TIMEOUT": 10,
         "TSA_REQUIRED": False,
+        # access.denied entries per source (actor, or address when anonymous) and for
+        # the whole platform per window; what is left out is counted and told later.
+        "DENIAL_AUDIT_PER_SOURCE": 20,
+        "DENIAL_AUDIT_OVERALL": 1000,
+        "DENIAL_AUDIT_WINDOW_MINUTES": 10,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
         # The Japanese font embedded in the 認証キー notice PDF (Debian's fonts-ipaexfont-gothic).

@@ -23,6 +23,7 @@ from .signatures import check_stored, sha256_hex
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PAGE_SIZE = 50
+SEQ_MAX = 2**63 - 1
 
 EVENT_LABELS = {
     "revision.accepted": "電子保証の受付",
@@ -60,6 +61,7 @@ EVENT_LABELS = {
     "evidence.exported": "証拠パッケージの出力",
     "checkpoint.timestamp_failed": "タイムスタンプ取得の失敗",
     "checkpoint.file_failed": "チェックポイント書き出しの失敗",
+    "access.denied": "アクセス拒否",
 }
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 
@@ -110,7 +112,8 @@ def utc_text(moment: dt.datetime) -> str:
     """Aware or naive-UTC datetime as AuditEvent.occurred_at text (sorts as time)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: strftime writes year 999 as "999", which sorts after "2026"
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_utc_text(text: str) -> dt.datetime:
@@ -127,24 +130,31 @@ def jst_text(value: str | dt.datetime | None, *, seconds: bool = True) -> str:
 
 
 def _parse_local(text: str, *, end: bool) -> dt.datetime | None:
-    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` in JST. A bare day as the end of a
-    range means up to the end of that day."""
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` in JST, as naive UTC. A bare day as the
+    end of a range means up to the end of that day. At the calendar's ends, where UTC has
+    no such moment (the first hours of year 1 in Japan, past the last day), the range
+    starts or ends at the earliest or latest moment there is."""
     text = (text or "").strip().replace(" ", "T")
     if not text:
         return None
     try:
         if "T" not in text:
-            day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time())
-            if end:
-                moment += dt.timedelta(days=1)
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+            step = dt.timedelta(days=1)
         else:
             moment = dt.datetime.fromisoformat(text)
-            if end:
-                moment += dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
+            step = dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
     except ValueError:
         raise ValueError(text) from None
-    return moment.replace(tzinfo=JST)
+    if end:
+        try:
+            moment += step
+        except OverflowError:
+            return dt.datetime.max
+    try:
+        return moment.replace(tzinfo=JST).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        return dt.datetime.min
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +237,8 @@ def trail_page(scope: AuditScope, trail_filter: TrailFilter, *, before: int | No
     """One page, keyset-paged by seq so page 20 000 costs what page 1 costs."""
     query = trail_query(scope, trail_filter)
     if before is not None:
-        query = query.where(AuditEvent.seq < before)
+        # seq is a 64-bit column: a larger "before" means the same as its maximum
+        query = query.where(AuditEvent.seq < min(before, SEQ_MAX))
     events = list(query.limit(size + 1))
     more = len(events) > size
     events = events[:size]
@@ -273,6 +284,25 @@ def actor_names(scope: AuditScope, actors) -> dict[str, str]:
     if not scope.is_platform:
         query = query.where(User.organisation == scope.organisation.id)
     return {f"user:{uid}": email for uid, email in query.tuples()}
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificatePage:
+    rows: list
+    page: int      # clamped to the pages there are
+    total: int
+
+
+def certificate_page(scope: AuditScope, number_part: str, page: int,
+                     size: int = PAGE_SIZE) -> CertificatePage:
+    """The certificates in scope whose number contains ``number_part``, by number; any
+    page number is answered with the nearest page there is."""
+    query = scope.certificates().order_by(Certificate.contract_number)
+    if number_part:
+        query = query.where(Certificate.contract_number.contains(number_part))
+    total = query.count()
+    page = max(1, min(page, -(-total // size)))
+    return CertificatePage(list(query.paginate(page, size)), page, total)
 
 
 def chain_head() -> tuple[int, AuditEvent | None]:

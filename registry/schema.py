@@ -10,11 +10,11 @@ from .models import CORE_MODELS
 
 
 def all_models() -> list:
-    from . import (accounts, checkpoints, devices, portfolio, recovery_codes, throttle,
+    from . import (accounts, checkpoints, denials, devices, portfolio, recovery_codes, throttle,
                    timestamps, verification_runs)
     return (CORE_MODELS + accounts.MODELS + recovery_codes.MODELS + throttle.MODELS
             + portfolio.MODELS + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS
-            + devices.MODELS)
+            + devices.MODELS + denials.MODELS)
 
 
 def create_schema() -> Upgrade:

@@ -18,6 +18,7 @@ from registry.organisations import authenticate_client, enrolled_obligees
 
 from ..config import lookup_limits
 from ..extensions import bearer_token, limiter
+from ..input_gate import unsafe_fields
 from ..openapi import openapi_document
 from ..problems import problem, problem_for
 
@@ -47,6 +48,20 @@ def authenticate():
     return None
 
 
+@bp.before_request
+def refuse_unsafe_text():
+    """After authentication, so a refused revision is audited like every other."""
+    problems = unsafe_fields()
+    if not problems:
+        return None
+    detail = "A parameter holds a character that is not allowed (U+0000 or a lone surrogate)."
+    if request.endpoint == "api.put_revision":
+        ingest.record_refusal(client=g.client, contract_number=request.view_args["contract_number"],
+                              number=request.view_args["n"], reason="invalid_text", detail=detail,
+                              fields=[p["field"] for p in problems])
+    return problem(400, "Bad request", detail, reason="invalid-text", errors_=problems)
+
+
 @bp.errorhandler(RegistryError)
 def registry_error(exc: RegistryError):
     return problem_for(exc)
@@ -66,7 +81,7 @@ def _refuse_an_oversized_body() -> None:
         raise RequestEntityTooLarge()
 
 
-@bp.put("/certificates/<contract_number>/revisions/<int:n>")
+@bp.put("/certificates/<contract_number>/revisions/<digits:n>")
 def put_revision(contract_number: str, n: int):
     try:
         _refuse_an_oversized_body()

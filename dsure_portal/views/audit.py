@@ -16,9 +16,10 @@ from flask_login import current_user
 from registry import audit_queries as q
 from registry import checkpoints, evidence, timestamps
 from registry.audit import record
-from registry.models import Certificate, Organisation
+from registry.models import Organisation
 from registry.verification_runs import latest_run
 
+from ..input_gate import whole_number
 from ..login import require_login
 from ..rendering import render
 
@@ -50,8 +51,7 @@ def jst_filter(value, seconds: bool = True) -> str:
 
 
 def _before() -> int | None:
-    value = request.args.get("before", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(request.args.get("before"))
 
 
 @bp.get("")
@@ -123,15 +123,10 @@ def _cell(value) -> str:
 @bp.get("/certificates")
 def certificates():
     scope = _scope()
-    number = request.args.get("contract_number", "").strip()
-    query = scope.certificates().order_by(Certificate.contract_number)
-    if number:
-        query = query.where(Certificate.contract_number.contains(number))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    total = query.count()
-    rows = list(query.paginate(page, q.PAGE_SIZE))
-    return render("audit/certificates.html", block="results", scope=scope, rows=rows,
-                  number=number, page=page, total=total, page_size=q.PAGE_SIZE)
+    number = request.args.get("contract_number", "").strip()[:200]
+    found = q.certificate_page(scope, number, whole_number(request.args.get("page")) or 1)
+    return render("audit/certificates.html", block="results", scope=scope, rows=found.rows,
+                  number=number, page=found.page, total=found.total, page_size=q.PAGE_SIZE)
 
 
 @bp.get("/certificates/<contract_number>")
