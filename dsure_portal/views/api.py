@@ -9,12 +9,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from registry import audit, ingest
 from registry.clock import utcnow
 from registry.errors import LookupLocked, NotAuthenticated, RegistryError
-from registry.history import hidden_by, status_of
-from registry.models import Revision
 from registry.normalise import normalise_contract_number
 from registry.notice import issue_notice
 from registry.notice_pdf import NoticeFontMissing
 from registry.organisations import authenticate_client, enrolled_obligees
+from registry.surety_readback import certificate_state
 
 from ..config import lookup_limits
 from ..extensions import bearer_token, limiter
@@ -150,25 +149,7 @@ def notice(contract_number: str):
 
 @bp.get("/certificates/<contract_number>")
 def get_certificate(contract_number: str):
-    cert = ingest.own_certificate(g.client, contract_number)
-    revisions = list(Revision.select().where(Revision.certificate == cert).order_by(Revision.number))
-    hidden = hidden_by(revisions)
-    status = status_of(revisions)
-    opened = audit.first_event(kind="certificate.viewed", contract_number=cert.contract_number)
-    return jsonify({
-        "contract_number": cert.contract_number,
-        "product": cert.product,
-        "obligee": {"code": cert.obligee.code, "name": cert.obligee.name},
-        "status": {"kind": status.kind, "current_revision": status.revision,
-                   "since": status.since.isoformat() + "Z"},
-        "auth_key_issued_at": cert.auth_key_issued_at.isoformat() + "Z",
-        "revisions": [{"number": r.number, "kind": r.kind, "supersedes": r.supersedes,
-                       "arrived_at": r.arrived_at.isoformat() + "Z",
-                       "visible": r.number not in hidden,
-                       "hidden_by": hidden.get(r.number)} for r in revisions],
-        "obligee_opened": opened is not None,
-        "obligee_first_opened_at": opened.occurred_at if opened else None,
-    })
+    return jsonify(certificate_state(g.client, contract_number))
 
 
 @bp.get("/obligees")

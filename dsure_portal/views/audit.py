@@ -16,32 +16,24 @@ from flask_login import current_user
 from registry import audit_queries as q
 from registry import checkpoints, evidence, timestamps
 from registry.audit import record
+from registry.errors import Forbidden
 from registry.models import Organisation
 from registry.verification_runs import latest_run
 
 from ..input_gate import whole_number
-from ..login import require_login
+from ..login import require_role
 from ..rendering import render
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-@bp.before_request
-def auditors_only():
-    refused = require_login()
-    if refused is not None:
-        return refused
-    if current_user.role not in q.AUDITOR_ROLES:
-        abort(403)
-    if request.method not in ("GET", "HEAD"):
-        abort(405)  # nothing here changes anything
-    return None
+bp.before_request(require_role(*q.AUDITOR_ROLES))
 
 
 def _scope() -> q.AuditScope:
     try:
         return q.AuditScope.for_user(current_user.user)
-    except Exception:  # noqa: BLE001 - e.g. a platform-auditor outside the operator
+    except Forbidden:  # e.g. a platform-auditor outside the operator organisation
         abort(403)
 
 
