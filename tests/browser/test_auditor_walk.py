@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD, shot, sign_in
 
@@ -70,7 +71,9 @@ def test_auditor_walk(server, browser, tmp_path):
     assert rows.count() == 50
     assert page.locator("h1").count() == 1  # a block was swapped in, not a second page
     page.get_by_text("さらに古い記録を表示").click()
-    page.wait_for_function("document.querySelectorAll('#trail-rows tr').length === %d" % FAILED_LOOKUPS)
+    # A locator assertion, not wait_for_function: that evaluates a string in the page,
+    # which the CSP (no 'unsafe-eval') refuses now and then.
+    expect(page.locator("#trail-rows tr")).to_have_count(FAILED_LOOKUPS)
     assert page.locator(".more-row").count() == 0
     shot(page, "auditor-02-filtered-and-paged")
 
