@@ -47,13 +47,18 @@ def register_commands(app: Flask) -> None:
     @click.option("--code", required=True)
     @click.option("--name", required=True)
     @click.option("--require-otp", is_flag=True, help="Every user must use TOTP.")
-    def org_add(kind, code, name, require_otp):
+    @click.option("--prefecture", default=None,
+                  help="An obligee's 都道府県 (default: from the first two digits of its code).")
+    def org_add(kind, code, name, require_otp, prefecture):
         with refusal_exits():
             created = organisations.add_organisation(kind=kind, code=code, name=name,
-                                                     require_otp=require_otp)
-        click.echo(f"{created.kind} {created.code} {created.name}")
+                                                     require_otp=require_otp,
+                                                     prefecture=prefecture)
+        click.echo(f"{created.kind} {created.code} {created.name}"
+                   + (f" {created.prefecture}" if created.prefecture else ""))
 
-    client = click.Group("client", help="Surety API clients.")
+    client = click.Group("client", help="API clients: a surety's system (the surety API) or "
+                                        "an obligee's (the obligee API).")
     app.cli.add_command(client)
 
     @client.command("add")
