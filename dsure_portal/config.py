@@ -63,3 +63,14 @@ def ensure_secrets(config: dict, instance_path: str) -> None:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
         config[name] = path.read_text().strip()
+
+
+def lookup_limits(config) -> "LookupLimits":
+    """The lookup failure limits (DESIGN §5), the same for staff and for obligee systems."""
+    import datetime as dt
+
+    from registry.lookup import LookupLimits
+    return LookupLimits(
+        failures=int(config["LOOKUP_FAILURE_LIMIT"]),
+        window=dt.timedelta(minutes=float(config["LOOKUP_FAILURE_WINDOW_MINUTES"])),
+        failures_per_address=config["LOOKUP_ADDRESS_FAILURE_LIMIT"])

@@ -232,3 +232,39 @@ def every_listed(*, organisation_id: int, user_id: int, search: Search = Search(
     rows = _rows(_conditions(organisation_id, search, restrict), user_id).objects()
     for row in rows.iterator():
         yield ListedCertificate(row, row.added_at, row.seen_revision)
+
+
+def _changed_at():
+    """When a listed certificate last changed for the organisation: its newest revision
+    arrived, or it joined the list, whichever is later."""
+    return pw.Case(None, [(OrganisationCertificate.added_at > Certificate.updated_at,
+                           OrganisationCertificate.added_at)], Certificate.updated_at)
+
+
+def changed_since(*, organisation_id: int, since: dt.datetime | None = None,
+                  after: str | None = None, limit: int = 100) -> list[tuple[Certificate, dt.datetime]]:
+    """The organisation's listed certificates that changed at or after ``since`` (naive
+    UTC), oldest change first, keyset-paged: pass the last row's change time as
+    ``since`` and its number as ``after`` for the next page."""
+    changed = _changed_at()
+    conditions = [OrganisationCertificate.organisation == organisation_id,
+                  Certificate.obligee == organisation_id]
+    if since is not None and after is not None:
+        conditions.append((changed > since)
+                          | ((changed == since) & (Certificate.contract_number > after)))
+    elif since is not None:
+        conditions.append(changed >= since)
+    rows = (Certificate.select(Certificate, changed.alias("changed_at"))
+            .join(OrganisationCertificate,
+                  on=(OrganisationCertificate.certificate == Certificate.id))
+            .where(*conditions)
+            .order_by(changed, Certificate.contract_number)
+            .limit(limit).objects())
+    return [(row, _as_datetime(row.changed_at)) for row in rows]
+
+
+def _as_datetime(value) -> dt.datetime:
+    # A CASE has no column type: SQLite hands back the stored text.
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value

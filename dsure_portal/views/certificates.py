@@ -6,7 +6,6 @@ views only read the request, call one registry function and lay out what it retu
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import segno
@@ -22,6 +21,7 @@ from registry.verification import History, history_of, verify_revision
 from registry.clock import utcnow
 from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datetime_long
 
+from ..config import lookup_limits
 from ..extensions import limiter
 from ..forms.certificates import LookupForm, SearchForm
 from ..login import require_role
@@ -36,11 +36,7 @@ def _hasher():
 
 
 def _limits() -> LookupLimits:
-    config = current_app.config
-    return LookupLimits(
-        failures=int(config["LOOKUP_FAILURE_LIMIT"]),
-        window=dt.timedelta(minutes=float(config["LOOKUP_FAILURE_WINDOW_MINUTES"])),
-        failures_per_address=config["LOOKUP_ADDRESS_FAILURE_LIMIT"])
+    return lookup_limits(current_app.config)
 
 
 def _user_key() -> str:

@@ -120,3 +120,13 @@ def recheck_certificate(certificate: Certificate, document: dict) -> None:
         failed = failed_ids(run_checks(document, terms_of(row)))
         (ObligeeContract.update(checked_revision=certificate.current_revision, failed_checks=failed)
          .where(ObligeeContract.id == row.id).execute())
+
+
+def failed_checks_of(*, organisation_id: int, certificate_ids: list[int]) -> dict[int, list[str]]:
+    """{certificate id: ids of its failed checks} from the kept summaries (no record: absent)."""
+    if not certificate_ids:
+        return {}
+    rows = (ObligeeContract.select(ObligeeContract.certificate, ObligeeContract.failed_checks)
+            .where(ObligeeContract.organisation == organisation_id,
+                   ObligeeContract.certificate.in_(certificate_ids)).tuples())
+    return {certificate_id: failed.split() for certificate_id, failed in rows}
