@@ -44,9 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_pages(app)
     app.after_request(add_security_headers)
 
-    from .views import api, audit, auth, certificates, evidence, obligee_api, public
-    for blueprint in (public.bp, auth.bp, certificates.bp, audit.bp, evidence.bp, api.bp,
-                      obligee_api.bp):
+    from .views import api, audit, auth, certificates, desk, evidence, obligee_api, public
+    for blueprint in (public.bp, auth.bp, certificates.bp, desk.bp, audit.bp, evidence.bp,
+                      api.bp, obligee_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
     csrf.exempt(obligee_api.bp)

@@ -133,6 +133,9 @@ def register_commands(app: Flask) -> None:
     from .cli_accounts import register_account_commands
     register_account_commands(app)
 
+    from .cli_desk import register_desk_commands
+    register_desk_commands(app)
+
 
 def _upgrade_and_report() -> None:
     with refusal_exits():

@@ -28,6 +28,9 @@ class LookupForm(FlaskForm):
 
 
 PRODUCT_CHOICES = [SelectChoice("", "すべて")] + [SelectChoice(v, label) for v, label in PRODUCT_LABELS.items()]
+# The work queue (registry.contracts.queue), as the staff menu counts it.
+QUEUE_CHOICES = [SelectChoice("", "すべて"), SelectChoice("unseen", "未確認"),
+                 SelectChoice("failed", "契約と不一致"), SelectChoice("ending", "30日以内に満了")]
 DATE_FIELD_CHOICES = [SelectChoice("updated", "最終更新日(最新版の電子保証発行日)"),
                       SelectChoice("issued", "初回の電子保証発行日")]
 
@@ -43,6 +46,7 @@ class SearchForm(FlaskForm):
                                "aria-describedby": "q-hint"})
     product = SelectField("商品(保証区分)", choices=PRODUCT_CHOICES, default="",
                           validators=[Optional()])
+    queue = SelectField("要確認", choices=QUEUE_CHOICES, default="", validators=[Optional()])
     date_field = SelectField("日付の種類", choices=DATE_FIELD_CHOICES, default="updated",
                              validators=[Optional()])
     date_from = DateField("開始日", validators=[Optional()])

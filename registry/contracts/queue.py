@@ -15,6 +15,7 @@ import datetime as dt
 
 import peewee as pw
 
+from .. import portfolio
 from ..models import Certificate
 from ..portfolio import CertificateView, OrganisationCertificate
 from .models import ObligeeContract
@@ -63,3 +64,23 @@ def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
         queue: listed.where(condition(queue, organisation_id=organisation_id, user_id=user_id,
                                       today=today)).count()
         for queue in QUEUES})
+
+
+def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):
+    if not queue:
+        return None
+    return condition(queue, organisation_id=organisation_id, user_id=user_id, today=today)
+
+
+def list_page(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
+              today: dt.date) -> portfolio.ListPage:
+    """The organisation's list as searched, within one queue ("" for all)."""
+    return portfolio.list_page(organisation_id=organisation_id, user_id=user_id, search=search,
+                               restrict=_restrict(queue, organisation_id, user_id, today))
+
+
+def every_listed(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
+                 today: dt.date):
+    """Every row ``list_page`` would show on any page (for the CSV export)."""
+    return portfolio.every_listed(organisation_id=organisation_id, user_id=user_id, search=search,
+                                  restrict=_restrict(queue, organisation_id, user_id, today))

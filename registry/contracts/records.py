@@ -19,7 +19,8 @@ from ..audit import record
 from ..clock import Clock, utcnow
 from ..db import write_transaction
 from ..errors import NotFound
-from ..models import Certificate, Revision
+from ..accounts import User
+from ..models import ApiClient, Certificate, Revision
 from .models import ObligeeContract
 from .rules import Check, run_checks
 from .terms import FIELDS, ContractTerms
@@ -130,3 +131,26 @@ def failed_checks_of(*, organisation_id: int, certificate_ids: list[int]) -> dic
             .where(ObligeeContract.organisation == organisation_id,
                    ObligeeContract.certificate.in_(certificate_ids)).tuples())
     return {certificate_id: failed.split() for certificate_id, failed in rows}
+
+
+def failed_checks_by_certificate(*, organisation_id: int) -> dict[int, list[str]]:
+    """{certificate id: ids of its failed checks} for every record of the organisation."""
+    rows = (ObligeeContract.select(ObligeeContract.certificate, ObligeeContract.failed_checks)
+            .where(ObligeeContract.organisation == organisation_id).tuples())
+    return {certificate_id: failed.split() for certificate_id, failed in rows}
+
+
+def actor_label(actor: str | None, *, organisation_id: int) -> str:
+    """Who recorded it, as a colleague reads it: an email of the organisation, or the
+    name of its own system; anyone else by their audit name."""
+    kind, _, ident = (actor or "").partition(":")
+    if kind == "user" and ident.isdigit():
+        user = User.get_or_none(User.id == int(ident), User.organisation == organisation_id)
+        if user is not None:
+            return user.email
+    if kind == "api-client" and ident.isdigit():
+        client = ApiClient.get_or_none(ApiClient.id == int(ident),
+                                       ApiClient.organisation == organisation_id)
+        if client is not None:
+            return f"システム連携「{client.name}」"
+    return {"operator": "運営事業者"}.get(actor or "", actor or "")
