@@ -105,18 +105,18 @@ def parse_date(text: str) -> dt.date:
     raise ValueError(f"「{text}」は日付として読めません(例: 2026-03-25、令和8年3月25日)")
 
 
-def _day(year: int, month: int, day: int) -> dt.date:
+def _day(year: int, month: int, day: int, written: str | None = None) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise ValueError(f"{year}年{month}月{day}日という日付はありません") from None
+        raise ValueError(f"{written or f'{year}年{month}月{day}日'}という日付はありません") from None
 
 
 def _from_era(era: str, year_text: str, month: int, day: int) -> dt.date:
     year = 1 if year_text == "元" else int(year_text)
     starts = {name: start for start, name in ERAS}
     first_year = _MEIJI_FIRST_YEAR if era == "明治" else starts[era].year
-    date = _day(first_year + year - 1, month, day)
+    date = _day(first_year + year - 1, month, day, f"{era}{_year_text(year)}年{month}月{day}日")
     try:
         within = era_year(date) == (era, year)
     except ValueError:  # before 明治6年: no 和暦 date this registry reads

@@ -75,6 +75,8 @@ def contract_panel(cert, history: History, form: ContractForm | None = None) -> 
     run: CheckRun = check_run(organisation_id=organisation_id, certificate=cert,
                               document=document_of(history.current.canonical))
     return {
+        # What needs a look first, then what is fine, each in the rules' order.
+        "checks": run.failed + [c for c in run.checks if c.ok],
         "run": run, "failed": run.failed, "current_number": history.current.number,
         "form": form or ContractForm(formdata=None, data=_form_data(run.terms)),
         "recorded_at": wareki_datetime(run.recorded_at) if run.recorded_at else None,

@@ -38,7 +38,8 @@ def test_a_date_reads_in_iso_with_slashes_or_in_wareki(typed, day):
 @pytest.mark.parametrize("typed,message", [
     ("平成31年5月1日", "平成の期間にありません"),   # 令和 began that day
     ("令和0年1月1日", "令和の期間にありません"),
-    ("2026-02-30", "という日付はありません"),
+    ("2026-02-30", "2026年2月30日という日付はありません"),
+    ("令和8年2月30日", "令和8年2月30日という日付はありません"),
     ("3月25日", "日付として読めません"),
 ])
 def test_a_date_that_is_not_one_is_refused_not_guessed(typed, message):
