@@ -122,6 +122,9 @@ def register_commands(app: Flask) -> None:
         click.echo(f"surety EJCS signing key id: {shown['key_id']}")
         if shown["api_token"]:
             click.echo(f"surety EJCS API token (shown once): {shown['api_token']}")
+        if shown.get("obligee_api_token"):
+            click.echo(f"obligee 042081 (角田市) API client token for the obligee API "
+                       f"(shown once): {shown['obligee_api_token']}")
         from registry.demo_users import load_demo_users
         click.echo("デモ用ログイン (メールアドレス / パスワード / 権限 / 所属):")
         for email, password, role, org_name in load_demo_users():

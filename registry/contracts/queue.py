@@ -56,14 +56,16 @@ class WorkQueue:
 
 
 def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
-    listed = (OrganisationCertificate.select()
-              .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
-              .where(OrganisationCertificate.organisation == organisation_id,
-                     Certificate.obligee == organisation_id))
-    return WorkQueue(**{
-        queue: listed.where(condition(queue, organisation_id=organisation_id, user_id=user_id,
-                                      today=today)).count()
-        for queue in QUEUES})
+    """All three in one pass over the list (the menu shows them on every staff page)."""
+    sums = [pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(condition(
+                queue, organisation_id=organisation_id, user_id=user_id, today=today), 1)], 0)), 0)
+            for queue in QUEUES]
+    row = (OrganisationCertificate.select(*sums)
+           .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
+           .where(OrganisationCertificate.organisation == organisation_id,
+                  Certificate.obligee == organisation_id)
+           .tuples().get())
+    return WorkQueue(*(int(n) for n in row))
 
 
 def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):

@@ -37,7 +37,7 @@ def lower_the_guarantee(app, amount: int) -> None:
 
     from registry.demo import sample_histories, sign
     from registry.ingest import accept_revision
-    from registry.models import ApiClient, SigningKey
+    from registry.models import ApiClient, Organisation, SigningKey
 
     with app.app_context():
         history = next(h for h in sample_histories() if h[0]["contract_number"] == NUMBER)
@@ -47,7 +47,8 @@ def lower_the_guarantee(app, amount: int) -> None:
         private_key = serialization.load_pem_private_key(
             (Path(app.instance_path) / "demo-surety-signing-key.pem").read_bytes(), None)
         key = SigningKey.select().order_by(SigningKey.id.desc()).first()
-        client = ApiClient.select().order_by(ApiClient.id).first()
+        client = (ApiClient.select().join(Organisation)
+                  .where(Organisation.code == "EJCS").order_by(ApiClient.id).first())
         accept_revision(client=client, contract_number=NUMBER, number=3,
                         body=sign(private_key, change, key.key_id),
                         hasher=app.extensions["dsure.hasher"])
