@@ -5,9 +5,12 @@ nothing; in production (DSURE_ENV=production) they must come from the environmen
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
+
+from registry.lookup import LookupLimits
 
 GENERATED_SECRETS = ("SECRET_KEY", "KEY_PEPPER")
 
@@ -65,11 +68,8 @@ def ensure_secrets(config: dict, instance_path: str) -> None:
         config[name] = path.read_text().strip()
 
 
-def lookup_limits(config) -> "LookupLimits":
+def lookup_limits(config) -> LookupLimits:
     """The lookup failure limits (DESIGN §5), the same for staff and for obligee systems."""
-    import datetime as dt
-
-    from registry.lookup import LookupLimits
     return LookupLimits(
         failures=int(config["LOOKUP_FAILURE_LIMIT"]),
         window=dt.timedelta(minutes=float(config["LOOKUP_FAILURE_WINDOW_MINUTES"])),

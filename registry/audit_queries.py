@@ -44,6 +44,10 @@ EVENT_LABELS = {
     "api.authentication_failed": "API認証の失敗",
     "audit.exported": "監査ログのCSV出力",
     "evidence.exported": "証拠パッケージの出力",
+    "api.forbidden": "API利用の拒否(権限外の操作)",
+    "contract.recorded": "契約情報の登録",
+    "contract.register_imported": "契約台帳の取込",
+    "list.exported": "保証証書一覧のCSV出力",
 }
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 

@@ -4,6 +4,7 @@ a contract register. The rules live in ``registry.contracts``; these views read 
 request, call it, and lay out what it returns."""
 from __future__ import annotations
 
+import peewee as pw
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
@@ -47,8 +48,14 @@ def menu_counts():
         if not (current_user.is_authenticated and is_staff()):
             return []
         if "work_queue" not in g:
-            found = work_queue.counts(organisation_id=current_user.organisation.id,
-                                      user_id=current_user.id, today=_today())
+            try:
+                found = work_queue.counts(organisation_id=current_user.organisation.id,
+                                          user_id=current_user.id, today=_today())
+            except pw.PeeweeException:
+                # An error page about the database must still render: the menu goes
+                # without its counts rather than failing a second time.
+                g.work_queue = []
+                return g.work_queue
             g.work_queue = [{"queue": q, "label": MENU_LABELS[q], "count": n,
                              "url": url_for("certificates.index", queue=q)}
                             for q, _, n in found.items()]
