@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from registry import portfolio
 from registry.clock import utcnow
-from registry.contracts.records import failed_checks_of, record_contract
+from registry.contracts.records import CheckRun, failed_checks_of, record_contract
 from registry.contracts.report import CertificateReport, record_read_by_system, report_of
 from registry.contracts.terms import terms_from_json
 from registry.errors import InvalidDocument, InvalidInput, NotFound
@@ -50,8 +50,7 @@ def _body() -> object:
     return body
 
 
-def _contract_json(report_or_run) -> dict | None:
-    run = report_or_run
+def _contract_json(run: CheckRun) -> dict | None:
     if run.terms is None:
         return None
     return {**run.terms.as_json(), "recorded_at": _when(run.recorded_at)}
