@@ -6,6 +6,7 @@ views only read the request, call one registry function and lay out what it retu
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import segno
@@ -13,8 +14,6 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from registry import portfolio
-from registry.contracts import queue as work_queue
-from registry.contracts.records import failed_checks_of
 from registry.accounts import STAFF_ROLES
 from registry.history import KIND_LABELS, STATUS_LABELS
 from registry.lookup import LookupLimits, look_up
@@ -22,8 +21,9 @@ from registry.presentation import PRODUCT_LABELS, certificate_title, compare, do
 from registry.verification import History, history_of, verify_revision
 from registry.clock import utcnow
 from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datetime_long
+from registry.contracts import queue as work_queue
+from registry.contracts.records import failed_checks_of
 
-from ..config import lookup_limits
 from ..extensions import limiter
 from ..forms.certificates import LookupForm, SearchForm
 from ..login import require_role
@@ -39,7 +39,11 @@ def _hasher():
 
 
 def _limits() -> LookupLimits:
-    return lookup_limits(current_app.config)
+    config = current_app.config
+    return LookupLimits(
+        failures=int(config["LOOKUP_FAILURE_LIMIT"]),
+        window=dt.timedelta(minutes=float(config["LOOKUP_FAILURE_WINDOW_MINUTES"])),
+        failures_per_address=config["LOOKUP_ADDRESS_FAILURE_LIMIT"])
 
 
 def _user_key() -> str:
