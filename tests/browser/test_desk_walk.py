@@ -125,6 +125,7 @@ def test_desk_walk(server, browser):
     public = browser.new_context(locale="ja-JP").new_page()
     public.goto(f"{base}/login")
     public.get_by_role("link", name="電子保証に対応している発注者の一覧").click()
+    public.wait_for_url(f"{base}/obligees")  # loaded, so htmx listens before anything is typed
     public.get_by_label("団体名・団体コード・都道府県").fill("千葉県")
     public.locator("#obligee-results", has_text="2団体").wait_for()
     assert "鎌ケ谷市" in public.locator("#obligee-results").inner_text()
