@@ -56,11 +56,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     denials.install(app)
     app.after_request(add_security_headers)
 
-    from .views import api, audit, auth, certificates, evidence, public, sessions, staff
-    for blueprint in (public.bp, auth.bp, sessions.bp, staff.bp, certificates.bp, audit.bp,
-                      evidence.bp, api.bp):
+    from .views import (api, audit, auth, certificates, desk, evidence, obligee_api, public,
+                        sessions, staff)
+    for blueprint in (public.bp, auth.bp, sessions.bp, staff.bp, certificates.bp, desk.bp,
+                      audit.bp, evidence.bp, api.bp, obligee_api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
+    csrf.exempt(obligee_api.bp)
 
     from .cli import register_commands
     register_commands(app)

@@ -50,17 +50,22 @@ def register_commands(app: Flask) -> None:
                   help="Every user must use TOTP (the default; kept for older scripts).")
     @click.option("--allow-password-only", is_flag=True,
                   help="Let this organisation's users sign in without TOTP (audited).")
-    def org_add(kind, code, name, require_otp, allow_password_only):
+    @click.option("--prefecture", default=None,
+                  help="An obligee's 都道府県 (default: from the first two digits of its code).")
+    def org_add(kind, code, name, require_otp, allow_password_only, prefecture):
         """Register an organisation; its users must use TOTP unless --allow-password-only."""
         if require_otp and allow_password_only:
             fail("--require-otp and --allow-password-only contradict each other")
         with refusal_exits():
             created = organisations.add_organisation(kind=kind, code=code, name=name,
-                                                     require_otp=not allow_password_only)
+                                                     require_otp=not allow_password_only,
+                                                     prefecture=prefecture)
         rule = "password only allowed" if allow_password_only else "TOTP required"
-        click.echo(f"{created.kind} {created.code} {created.name} ({rule})")
+        click.echo(f"{created.kind} {created.code} {created.name}"
+                   + (f" {created.prefecture}" if created.prefecture else "") + f" ({rule})")
 
-    client = click.Group("client", help="Surety API clients.")
+    client = click.Group("client", help="API clients: a surety's system (the surety API) or "
+                                        "an obligee's (the obligee API).")
     app.cli.add_command(client)
 
     @client.command("add")
@@ -113,6 +118,9 @@ def register_commands(app: Flask) -> None:
         click.echo(f"surety EJCS signing key id: {shown['key_id']}")
         if shown["api_token"]:
             click.echo(f"surety EJCS API token (shown once): {shown['api_token']}")
+        if shown.get("obligee_api_token"):
+            click.echo(f"obligee 042081 (角田市) API client token for the obligee API "
+                       f"(shown once): {shown['obligee_api_token']}")
         from registry.demo_users import load_demo_users
         click.echo("デモ用ログイン (メールアドレス / パスワード / 権限 / 所属):")
         for email, password, role, org_name in load_demo_users():
@@ -126,6 +134,8 @@ def register_commands(app: Flask) -> None:
 
     from .cli_credentials import register_credential_commands
     register_credential_commands(app)
+    from .cli_desk import register_desk_commands
+    register_desk_commands(app)
 
 
 def _upgrade_and_report() -> None:

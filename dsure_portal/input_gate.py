@@ -64,9 +64,13 @@ def unsafe_fields() -> list[dict]:
     return problems
 
 
+# The APIs check after authenticating (api_auth.refuse_unsafe_text), to audit the refusal.
+API_BLUEPRINTS = {"api", "obligee_api"}
+
+
 def refuse_unsafe_pages():
     """Before every page (the API checks after authenticating, to audit the refusal)."""
-    if request.blueprint == "api":
+    if request.blueprint in API_BLUEPRINTS:
         return None
     problems = unsafe_fields()
     if not problems:

@@ -6,6 +6,8 @@ import functools
 
 from registry.documents import KINDS, MAX_REVISION, PRODUCTS, Document
 
+from .openapi_obligee import obligee_paths, obligee_schemas
+
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _CONTRACT = {"name": "contract_number", "in": "path", "required": True,
              "schema": {"type": "string", "pattern": "^[0-9]{5}-[0-9]{6}$"}}
@@ -91,10 +93,14 @@ def openapi_document() -> dict:
             "obligee_first_opened_at": {"type": ["string", "null"], "format": "date-time"},
         },
     }
+    schemas.update(obligee_schemas())
     return {
         "openapi": "3.1.0",
-        "info": {"title": "dsure-portal surety API", "version": "1.0.0",
-                 "description": "Sureties post signed electronic guarantee certificates."},
+        "info": {"title": "dsure-portal API", "version": "1.0.0",
+                 "description": "Sureties post signed electronic guarantee certificates; "
+                                "obligees' systems look them up and check them against their "
+                                "contracts. A token may call the operations of its "
+                                "organisation's kind only (403 otherwise)."},
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -128,7 +134,7 @@ def openapi_document() -> dict:
                     "type": "object", "required": ["contract_number", "auth_key"],
                     "properties": {"contract_number": {"type": "string"},
                                    "auth_key": {"type": "string"}}}, "the new key, shown once")},
-                    401, 404),
+                    401, 403, 404, 429),
             }},
             "/certificates/{contract_number}/notice": {"post": {
                 "operationId": "issueNotice",
@@ -147,7 +153,7 @@ def openapi_document() -> dict:
                     "description": "the notice",
                     "content": {"application/pdf": {"schema": {"type": "string",
                                                                "contentEncoding": "binary"}}}}},
-                    401, 404, 422, 429, 503),
+                    401, 403, 404, 422, 429, 503),
             }},
             "/certificates/{contract_number}": {"get": {
                 "operationId": "getCertificate",
@@ -155,7 +161,7 @@ def openapi_document() -> dict:
                 "parameters": [_CONTRACT],
                 "responses": _responses({"200": _json(
                     {"$ref": "#/components/schemas/CertificateState"}, "the certificate")},
-                    401, 404),
+                    401, 403, 404, 429),
             }},
             "/obligees": {"get": {
                 "operationId": "listObligees", "security": [],
@@ -169,5 +175,6 @@ def openapi_document() -> dict:
                 "operationId": "openapi", "security": [], "summary": "This document",
                 "responses": _responses({"200": {"description": "OpenAPI 3.1"}}),
             }},
+            **obligee_paths(),
         },
     }

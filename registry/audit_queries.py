@@ -62,6 +62,10 @@ EVENT_LABELS = {
     "checkpoint.timestamp_failed": "タイムスタンプ取得の失敗",
     "checkpoint.file_failed": "チェックポイント書き出しの失敗",
     "access.denied": "アクセス拒否",
+    "api.forbidden": "API利用の拒否(権限外の操作)",
+    "contract.recorded": "契約情報の登録",
+    "contract.register_imported": "契約台帳の取込",
+    "list.exported": "保証証書一覧のCSV出力",
 }
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 

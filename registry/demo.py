@@ -156,7 +156,16 @@ def load_demo(*, instance_path: str, hasher: AuthKeyHasher) -> dict:
                               known.get(number), len(history)))
     keys_file.write_text(json.dumps(known, indent=1))
     keys_file.chmod(0o600)
-    return {"samples": samples, "api_token": token, "key_id": key.key_id}
+    return {"samples": samples, "api_token": token, "key_id": key.key_id,
+            "obligee_api_token": _obligee_client(OBLIGEES[0][0])}
+
+
+def _obligee_client(code: str) -> str | None:
+    """An API client for the obligee's own systems (the obligee API); its token only
+    when it is made, like the surety's."""
+    if ApiClient.select().join(Organisation).where(Organisation.code == code).exists():
+        return None
+    return add_api_client(org_code=code, name="demo e-contract system", actor="demo")[1]
 
 
 def _obligee_name(code: str) -> str:

@@ -59,6 +59,12 @@ class ObligeeNotEnrolled(InvalidDocument):
     reason = "obligee_not_enrolled"
 
 
+class InvalidContract(InvalidDocument):
+    """A contract record (DESIGN §10) breaks its schema or a rule; ``errors`` names the fields."""
+
+    reason = "invalid_contract"
+
+
 class InvalidInput(RegistryError):
     """Bad operator or user input outside a document (CLI arguments, form fields)."""
 

@@ -7,12 +7,14 @@ stored. Every acceptance and every refusal is an audit event.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 
 from .audit import record
 from .auth_keys import AuthKeyHasher, generate_auth_key
 from .clock import Clock, utcnow
+from .contracts.records import recheck_certificate
 from .db import write_transaction
 from .documents import MAX_REVISION, Document, parse_document, refuse_unsafe_text
 from .errors import (InvalidDocument, NotYourCertificate, ObligeeNotEnrolled, RegistryError,
@@ -162,7 +164,8 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
             certificate=cert, number=number, kind=v.document.kind,
             supersedes=v.document.supersedes, canonical=v.canonical, signature=v.signature,
             signing_key=v.signing_key, arrived_at=arrived_at)
-        _refresh_summary(cert, clock)
+        current = _refresh_summary(cert, clock)
+        recheck_certificate(cert, current)
         # What `audit verify` holds the stored rows to (integrity.py).
         details = {"revision": number, "kind": v.document.kind,
                    "supersedes": v.document.supersedes, "key_id": v.signing_key.key_id,
@@ -203,8 +206,9 @@ def _create_certificate(client: ApiClient, doc: Document, digest: str, clock) ->
         guarantee_amount=doc.guarantee_amount, created_at=now, updated_at=now)
 
 
-def _refresh_summary(cert: Certificate, clock) -> None:
-    """Mirror the current visible revision into the certificate's searchable columns."""
+def _refresh_summary(cert: Certificate, clock) -> dict:
+    """Mirror the current visible revision into the certificate's searchable columns;
+    return its document."""
     revisions = list(Revision.select().where(Revision.certificate == cert))
     current = current_revision(revisions)
     doc = json.loads(bytes(current.canonical))
@@ -214,8 +218,10 @@ def _refresh_summary(cert: Certificate, clock) -> None:
     cert.work_name = doc["work"]["name"]
     cert.principal_name = doc["principal"].get("jv_name") or doc["principal"]["name"]
     cert.guarantee_amount = doc["guarantee_amount"]
+    cert.guarantee_period_end = dt.date.fromisoformat(doc["guarantee_period"]["end"])
     cert.updated_at = clock()
     cert.save()
+    return doc
 
 
 def reissue_auth_key(*, client: ApiClient, contract_number: str, hasher: AuthKeyHasher,

@@ -79,9 +79,9 @@ class LookupResult:
         return self.outcome == "locked"
 
 
-def _subjects(user_id: int, number: str | None, address: str | None,
+def _subjects(requester: str, number: str | None, address: str | None,
               limits: LookupLimits) -> list[tuple[str, int]]:
-    subjects = [(f"user:{user_id}", limits.failures)]
+    subjects = [(requester, limits.failures)]
     if number is not None:
         subjects.append((f"contract:{number}", limits.failures))
     if address and limits.failures_per_address:
@@ -89,19 +89,27 @@ def _subjects(user_id: int, number: str | None, address: str | None,
     return subjects
 
 
-def look_up(*, user_id: int, actor: str, organisation_id: int, organisation_code: str,
+def look_up(*, actor: str, organisation_id: int, organisation_code: str,
             contract_number: str, auth_key: str, hasher: AuthKeyHasher,
+            user_id: int | None = None, client_id: int | None = None,
             limits: LookupLimits = LookupLimits(), address: str | None = None,
             source: str | None = None, clock: Clock = utcnow) -> LookupResult:
-    """One staff lookup. The attempt is counted as a failure *before* the key is checked
-    (and the count withdrawn on success), inside the serialised write transaction, so
-    parallel requests cannot all slip under the limit. The auth key typed is never
-    recorded anywhere; a number that does not parse is not recorded either (it may be
-    a key typed into the wrong field). ``source`` ("notice_pdf", "notice_text") says
-    where a pair read out of a notice came from; typed input has none."""
+    """One lookup by a member of staff (``user_id``) or by the organisation's own system
+    (``client_id``, an obligee API client): the same limits, each counted per user or
+    per client as well as per number and address, and the same audit.
+
+    The attempt is counted as a failure *before* the key is checked (and the count
+    withdrawn on success), inside the serialised write transaction, so parallel requests
+    cannot all slip under the limit. The auth key typed is never recorded anywhere; a
+    number that does not parse is not recorded either (it may be a key typed into the
+    wrong field). ``source`` ("notice_pdf", "notice_text") says where a pair read out of
+    a notice came from; typed input has none."""
+    if (user_id is None) == (client_id is None):
+        raise ValueError("exactly one of user_id and client_id")
+    requester = f"user:{user_id}" if user_id is not None else f"api-client:{client_id}"
     number = normalise_contract_number(contract_number)
     via = {"source": source} if source else {}
-    attempt = begin_attempt(FAILURE_KIND, _subjects(user_id, number, address, limits),
+    attempt = begin_attempt(FAILURE_KIND, _subjects(requester, number, address, limits),
                             window=limits.window, clock=clock)
     if attempt.locked:
         locked_by = tuple(sorted(s.split(":", 1)[0] for s in attempt.locks))
@@ -121,7 +129,7 @@ def look_up(*, user_id: int, actor: str, organisation_id: int, organisation_code
             return LookupResult("failed")
         attempt.withdraw()
         added = portfolio.add_to_list(organisation_id=organisation_id, certificate_id=cert.id,
-                                      user_id=user_id, clock=clock)
+                                      user_id=user_id, client_id=client_id, clock=clock)
         record("lookup.succeeded", actor=actor, organisation_code=organisation_code,
                contract_number=cert.contract_number, details={"added_to_list": added, **via},
                clock=clock)

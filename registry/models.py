@@ -21,10 +21,12 @@ class Organisation(BaseModel):
     name = pw.CharField(max_length=200)
     require_otp = pw.BooleanField(default=True)  # TOTP for every user, unless allowed otherwise
     created_at = pw.DateTimeField()
+    prefecture = pw.CharField(max_length=8, null=True)  # 宮城県; obligees only (migration 2)
 
 
 class ApiClient(BaseModel):
-    """A surety system allowed to call the API. The bearer token is 256 random bits,
+    """A surety's or an obligee's system allowed to call the API; the organisation's kind
+    decides which operations (DESIGN §4, §10). The bearer token is 256 random bits,
     so a plain SHA-256 digest is a sufficient store (above the 112-bit bar)."""
 
     organisation = pw.ForeignKeyField(Organisation, backref="api_clients")
@@ -67,6 +69,8 @@ class Certificate(BaseModel):
     guarantee_amount = pw.BigIntegerField()
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
+    # 保証期間の終了 of the current revision: the work queue's "ends within 30 days".
+    guarantee_period_end = pw.DateField(null=True, index=True)
 
 
 class Revision(BaseModel):

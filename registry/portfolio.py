@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import unicodedata
+from typing import Iterator
 
 import peewee as pw
 
@@ -16,7 +17,7 @@ from .accounts import User
 from .audit import record
 from .clock import Clock, utcnow
 from .db import write_transaction
-from .models import BaseModel, Certificate, Organisation
+from .models import ApiClient, BaseModel, Certificate, Organisation
 from .normalise import normalise_contract_number
 from .wareki import jst_day_start_utc
 
@@ -24,12 +25,14 @@ PAGE_SIZE = 25
 
 
 class OrganisationCertificate(BaseModel):
-    """``certificate`` is on ``organisation``'s list since ``added_at``."""
+    """``certificate`` is on ``organisation``'s list since ``added_at``, put there by a
+    member of staff (``added_by``) or by the organisation's own system (``added_by_client``)."""
 
     organisation = pw.ForeignKeyField(Organisation, backref="listed_certificates")
     certificate = pw.ForeignKeyField(Certificate, backref="listings")
     added_at = pw.DateTimeField()
-    added_by = pw.ForeignKeyField(User, backref="+")
+    added_by = pw.ForeignKeyField(User, backref="+", null=True)
+    added_by_client = pw.ForeignKeyField(ApiClient, backref="+", null=True)
 
     class Meta:
         indexes = ((("organisation", "certificate"), True),)
@@ -50,17 +53,20 @@ class CertificateView(BaseModel):
 MODELS = [OrganisationCertificate, CertificateView]
 
 
-def add_to_list(*, organisation_id: int, certificate_id: int, user_id: int,
-                clock: Clock = utcnow) -> bool:
-    """Put the certificate on the organisation's list; False when it already was.
-    Joins the caller's transaction."""
+def add_to_list(*, organisation_id: int, certificate_id: int, user_id: int | None = None,
+                client_id: int | None = None, clock: Clock = utcnow) -> bool:
+    """Put the certificate on the organisation's list (by a user or an API client);
+    False when it already was. Joins the caller's transaction."""
+    if (user_id is None) == (client_id is None):
+        raise ValueError("exactly one of user_id and client_id")
     with write_transaction():
         if OrganisationCertificate.select().where(
                 OrganisationCertificate.organisation == organisation_id,
                 OrganisationCertificate.certificate == certificate_id).exists():
             return False
         OrganisationCertificate.create(organisation=organisation_id, certificate=certificate_id,
-                                       added_at=clock(), added_by=user_id)
+                                       added_at=clock(), added_by=user_id,
+                                       added_by_client=client_id)
         return True
 
 
@@ -175,13 +181,11 @@ def _text_condition(text: str):
     return condition
 
 
-def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
-              page_size: int = PAGE_SIZE) -> ListPage:
-    """The organisation's certificates, most recently updated first, with the user's
-    seen revision of each."""
-    view = CertificateView.alias()
+def _conditions(organisation_id: int, search: Search, restrict) -> list:
     conditions = [OrganisationCertificate.organisation == organisation_id,
                   Certificate.obligee == organisation_id]
+    if restrict is not None:
+        conditions.append(restrict)
     if search.text.strip():
         conditions.append(_text_condition(unicodedata.normalize("NFKC", search.text).strip()))
     if search.product:
@@ -193,21 +197,76 @@ def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
         conditions.append(column >= jst_day_start_utc(search.date_from))
     if search.date_to and search.date_to < dt.date.max:
         conditions.append(column < jst_day_start_utc(search.date_to + dt.timedelta(days=1)))
+    return conditions
 
-    base = (OrganisationCertificate.select()
-            .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
-            .where(*conditions))
-    total = base.count()
-    page = max(1, min(search.page, max(1, -(-total // page_size))))
-    rows = (Certificate
+
+def _rows(conditions: list, user_id: int):
+    view = CertificateView.alias()
+    return (Certificate
             .select(Certificate, OrganisationCertificate.added_at, view.seen_revision)
             .join(OrganisationCertificate,
                   on=(OrganisationCertificate.certificate == Certificate.id))
             .join_from(Certificate, view, pw.JOIN.LEFT_OUTER,
                        on=((view.certificate == Certificate.id) & (view.user == user_id)))
             .where(*conditions)
-            .order_by(Certificate.updated_at.desc(), Certificate.id.desc())
-            .paginate(page, page_size)
-            .objects())
+            .order_by(Certificate.updated_at.desc(), Certificate.id.desc()))
+
+
+def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
+              page_size: int = PAGE_SIZE, restrict: pw.Expression | None = None) -> ListPage:
+    """The organisation's certificates, most recently updated first, with the user's
+    seen revision of each. ``restrict``: a further condition on Certificate (the work
+    queue's filters, registry.contracts.queue)."""
+    conditions = _conditions(organisation_id, search, restrict)
+    base = (OrganisationCertificate.select()
+            .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
+            .where(*conditions))
+    total = base.count()
+    page = max(1, min(search.page, max(1, -(-total // page_size))))
+    rows = _rows(conditions, user_id).paginate(page, page_size).objects()
     items = [ListedCertificate(row, row.added_at, row.seen_revision) for row in rows]
     return ListPage(items, total, page, page_size)
+
+
+def every_listed(*, organisation_id: int, user_id: int, search: Search = Search(),
+                 restrict: pw.Expression | None = None) -> Iterator[ListedCertificate]:
+    """Every certificate ``list_page`` would show on any page, in its order, streamed."""
+    rows = _rows(_conditions(organisation_id, search, restrict), user_id).objects()
+    for row in rows.iterator():
+        yield ListedCertificate(row, row.added_at, row.seen_revision)
+
+
+def _changed_at():
+    """When a listed certificate last changed for the organisation: its newest revision
+    arrived, or it joined the list, whichever is later."""
+    return pw.Case(None, [(OrganisationCertificate.added_at > Certificate.updated_at,
+                           OrganisationCertificate.added_at)], Certificate.updated_at)
+
+
+def changed_since(*, organisation_id: int, since: dt.datetime | None = None,
+                  after: str | None = None, limit: int = 100) -> list[tuple[Certificate, dt.datetime]]:
+    """The organisation's listed certificates that changed at or after ``since`` (naive
+    UTC), oldest change first, keyset-paged: pass the last row's change time as
+    ``since`` and its number as ``after`` for the next page."""
+    changed = _changed_at()
+    conditions = [OrganisationCertificate.organisation == organisation_id,
+                  Certificate.obligee == organisation_id]
+    if since is not None and after is not None:
+        conditions.append((changed > since)
+                          | ((changed == since) & (Certificate.contract_number > after)))
+    elif since is not None:
+        conditions.append(changed >= since)
+    rows = (Certificate.select(Certificate, changed.alias("changed_at"))
+            .join(OrganisationCertificate,
+                  on=(OrganisationCertificate.certificate == Certificate.id))
+            .where(*conditions)
+            .order_by(changed, Certificate.contract_number)
+            .limit(limit).objects())
+    return [(row, _as_datetime(row.changed_at)) for row in rows]
+
+
+def _as_datetime(value) -> dt.datetime:
+    # A CASE has no column type: SQLite hands back the stored text.
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value

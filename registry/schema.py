@@ -12,9 +12,10 @@ from .models import CORE_MODELS
 def all_models() -> list:
     from . import (accounts, checkpoints, denials, devices, portfolio, recovery_codes, throttle,
                    timestamps, verification_runs)
+    from .contracts import models as contracts
     return (CORE_MODELS + accounts.MODELS + recovery_codes.MODELS + throttle.MODELS
             + portfolio.MODELS + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS
-            + devices.MODELS + denials.MODELS)
+            + devices.MODELS + denials.MODELS + contracts.MODELS)
 
 
 def create_schema() -> Upgrade:

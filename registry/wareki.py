@@ -7,6 +7,8 @@ Japan Standard Time (UTC+9, no daylight saving), e.g. 令和8年4月1日 10:15.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
@@ -76,3 +78,49 @@ def jst_day_start_utc(day: dt.date) -> dt.datetime:
     """The naive-UTC moment at which ``day`` begins in Japan (for date-range searches)."""
     return (dt.datetime.combine(day, dt.time(), tzinfo=JST)
             .astimezone(dt.timezone.utc).replace(tzinfo=None))
+
+
+# --- reading dates as people and spreadsheets write them ------------------------------
+
+_ERA_NAMES = {"令和": "令和", "R": "令和", "平成": "平成", "H": "平成", "昭和": "昭和", "S": "昭和",
+              "大正": "大正", "T": "大正", "明治": "明治", "M": "明治"}
+_WAREKI = re.compile(r"^(令和|平成|昭和|大正|明治|[RHSTM])\s*(元|[0-9]{1,2})\s*[年./\-]\s*"
+                     r"([0-9]{1,2})\s*[月./\-]\s*([0-9]{1,2})\s*日?$")
+_SEIREKI = re.compile(r"^([0-9]{4})\s*[年./\-]\s*([0-9]{1,2})\s*[月./\-]\s*([0-9]{1,2})\s*日?$")
+# Excel writes a date cell with a midnight time when asked for "日付と時刻".
+_MIDNIGHT = re.compile(r"\s+0{1,2}:00(:00)?$")
+
+
+def parse_date(text: str) -> dt.date:
+    """A day written as ISO (2026-03-25), with slashes (2026/3/25), as 2026年3月25日, or
+    in 和暦 (令和8年3月25日, 令和元年5月1日, R8.3.25); full-width digits are fine. A 和暦
+    date outside its era (平成32年1月1日) is refused, not guessed at. ValueError otherwise."""
+    cleaned = _MIDNIGHT.sub("", unicodedata.normalize("NFKC", text or "").strip()).upper()
+    match = _WAREKI.match(cleaned)
+    if match:
+        return _from_era(_ERA_NAMES[match[1]], match[2], int(match[3]), int(match[4]))
+    match = _SEIREKI.match(cleaned)
+    if match:
+        return _day(int(match[1]), int(match[2]), int(match[3]))
+    raise ValueError(f"「{text}」は日付として読めません(例: 2026-03-25、令和8年3月25日)")
+
+
+def _day(year: int, month: int, day: int, written: str | None = None) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{written or f'{year}年{month}月{day}日'}という日付はありません") from None
+
+
+def _from_era(era: str, year_text: str, month: int, day: int) -> dt.date:
+    year = 1 if year_text == "元" else int(year_text)
+    starts = {name: start for start, name in ERAS}
+    first_year = _MEIJI_FIRST_YEAR if era == "明治" else starts[era].year
+    date = _day(first_year + year - 1, month, day, f"{era}{_year_text(year)}年{month}月{day}日")
+    try:
+        within = era_year(date) == (era, year)
+    except ValueError:  # before 明治6年: no 和暦 date this registry reads
+        within = False
+    if not within:
+        raise ValueError(f"{era}{_year_text(year)}年{month}月{day}日は{era}の期間にありません")
+    return date

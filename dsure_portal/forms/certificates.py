@@ -70,6 +70,9 @@ class NoticeForm(FlaskForm):
 
 
 PRODUCT_CHOICES = [SelectChoice("", "すべて")] + [SelectChoice(v, label) for v, label in PRODUCT_LABELS.items()]
+# The work queue (registry.contracts.queue), as the staff menu counts it.
+QUEUE_CHOICES = [SelectChoice("", "すべて"), SelectChoice("unseen", "未確認"),
+                 SelectChoice("failed", "契約と不一致"), SelectChoice("ending", "30日以内に満了")]
 DATE_FIELD_CHOICES = [SelectChoice("updated", "最終更新日(最新版の電子保証発行日)"),
                       SelectChoice("issued", "初回の電子保証発行日")]
 
@@ -96,6 +99,7 @@ class SearchForm(FlaskForm):
                                "aria-describedby": "q-hint"})
     product = SelectField("商品(保証区分)", choices=PRODUCT_CHOICES, default="",
                           validators=[Optional()])
+    queue = SelectField("要確認", choices=QUEUE_CHOICES, default="", validators=[Optional()])
     date_field = SelectField("日付の種類", choices=DATE_FIELD_CHOICES, default="updated",
                              validators=[Optional()])
     date_from = DateField("開始日", validators=[Optional()])
@@ -103,6 +107,16 @@ class SearchForm(FlaskForm):
     page = PageField("ページ", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
     def value(self, name: str, fallback=None):
-        """A field's value when it is valid, else ``fallback`` (bad input is ignored)."""
+        """A field's value when it is valid, else ``fallback`` (bad input is ignored). A
+        select's value must be one of its choices even when ``Optional`` cleared the
+        choice error (it does for blank-looking input such as U+0085)."""
         field = self[name]
-        return fallback if field.errors or field.data in (None, "") else field.data
+        if field.errors or field.data in (None, ""):
+            return fallback
+        if isinstance(field, SelectField) and field.data not in _choice_values(field):
+            return fallback
+        return field.data
+
+
+def _choice_values(field: SelectField) -> set:
+    return {choice[0] for choice in field.iter_choices()}

@@ -6,17 +6,17 @@ import math
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from registry import audit, ingest
+from registry import ingest
 from registry.clock import utcnow
-from registry.errors import LookupLocked, NotAuthenticated, RegistryError
+from registry.errors import LookupLocked, RegistryError
 from registry.normalise import normalise_contract_number
 from registry.notice import issue_notice
 from registry.notice_pdf import NoticeFontMissing
-from registry.organisations import authenticate_client, enrolled_obligees
+from registry.organisations import enrolled_obligees
 from registry.surety_readback import certificate_state
 
+from ..api_auth import UNSAFE_TEXT, authenticate_request, limit
 from ..config import lookup_limits
-from ..extensions import bearer_token, limiter
 from ..input_gate import unsafe_fields
 from ..openapi import openapi_document
 from ..problems import problem, problem_for
@@ -25,26 +25,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.obligees", "api.openapi"}
 
 
-# Keyed on the address, not the presented token: an attacker picks tokens freely.
 # Coarse: a surety system has no reason to exceed it.
-limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
-# Token guessing: only refused authentications count against this one.
-limiter.limit(lambda: current_app.config["API_AUTH_FAILURE_LIMIT"],
-              deduct_when=lambda response: response.status_code == 401)(bp)
+limit(bp)
 
 
 @bp.before_request
 def authenticate():
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    try:
-        g.client = authenticate_client(bearer_token())
-    except NotAuthenticated as exc:
-        audit.record("api.authentication_failed", actor="anonymous",
-                     details={"method": request.method, "path": request.path[:200],
-                              "token_presented": bearer_token() is not None})
-        return problem_for(exc)
-    return None
+    # An obligee's token gets 403 here: its API is views/obligee_api.py.
+    return authenticate_request("surety", public=PUBLIC_ENDPOINTS)
 
 
 @bp.before_request
@@ -53,7 +41,7 @@ def refuse_unsafe_text():
     problems = unsafe_fields()
     if not problems:
         return None
-    detail = "A parameter holds a character that is not allowed (U+0000 or a lone surrogate)."
+    detail = UNSAFE_TEXT
     if request.endpoint == "api.put_revision":
         ingest.record_refusal(client=g.client, contract_number=request.view_args["contract_number"],
                               number=request.view_args["n"], reason="invalid_text", detail=detail,

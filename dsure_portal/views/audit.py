@@ -6,11 +6,7 @@ and certificates; platform auditors see everything (registry.audit_queries.Audit
 """
 from __future__ import annotations
 
-import csv
-import io
-import unicodedata
-
-from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_login import current_user
 
 from registry import audit_queries as q
@@ -23,6 +19,7 @@ from registry.verification_runs import latest_run
 from ..input_gate import whole_number
 from ..login import require_role
 from ..rendering import render
+from ..spreadsheet import csv_download
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -79,37 +76,7 @@ def export():
     record("audit.exported", actor=current_user.actor,
            organisation_code=current_user.organisation.code,
            details={"filter": trail_filter.params()})
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(q.CSV_COLUMNS)
-        yield "\ufeff" + buffer.getvalue()
-        for row in q.trail_rows(scope, trail_filter):
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([_cell(value) for value in row])
-            yield buffer.getvalue()
-
-    response = Response(stream_with_context(generate()), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
-    return response
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "|", "%")
-_BLANKS = " \t\r\n\u3000"
-
-
-def _cell(value) -> str:
-    """Spreadsheets run a cell that starts with = + - @ (after blanks, and in its
-    full-width form ＝ too) as a formula: quote it. Typed text reaches the trail (an email
-    at a failed sign-in, a staff name), so this is not only a theoretical case."""
-    text = "" if value is None else str(value)
-    first = unicodedata.normalize("NFKC", text.lstrip(_BLANKS))[:1]
-    if first in _FORMULA_STARTS or text[:1] in ("\t", "\r", "\n"):
-        return "'" + text
-    return text
+    return csv_download(q.CSV_COLUMNS, q.trail_rows(scope, trail_filter), "audit-trail.csv")
 
 
 @bp.get("/certificates")

@@ -24,6 +24,8 @@ from registry.verification import History, history_of, verify_revision
 from registry.clock import utcnow
 from registry.documents import MAX_REVISION
 from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datetime_long
+from registry.contracts import queue as work_queue
+from registry.contracts.records import failed_checks_of
 
 from ..config import lookup_limits
 from ..extensions import limiter
@@ -32,6 +34,7 @@ from ..input_gate import whole_number
 from ..login import require_role
 from ..rendering import render
 from ..uploads import accepts_body
+from .desk import contract_panel
 
 bp = Blueprint("certificates", __name__)
 bp.before_request(require_role(*STAFF_ROLES))
@@ -182,8 +185,10 @@ def _visible_or_404(history: History, number: int | None):
 
 
 def _record_view(cert, view: str, revisions: list[int]) -> None:
-    if request.method == "HEAD":
-        return  # nobody read anything (a link checker, a prefetch): not a view
+    if request.method != "GET":
+        # HEAD: nobody read anything (a link checker, a prefetch). POST: a form of the
+        # page sent back with its errors, not a new look.
+        return
     portfolio.record_view(user_id=current_user.id, actor=current_user.actor,
                           organisation_code=current_user.organisation.code,
                           certificate=cert, view=view, revisions=revisions)
@@ -226,6 +231,11 @@ def _certificate_context(cert, history: History, revision) -> dict:
 
 @bp.get("/certificates/<contract_number>")
 def show(contract_number: str):
+    return render_certificate_page(contract_number)
+
+
+def render_certificate_page(contract_number: str, *, contract_form=None, status: int = 200):
+    """The certificate page; ``contract_form``: the contract form sent back with errors."""
     cert = _listed_or_404(contract_number)
     history = history_of(cert)
     asked = _revision_arg("revision")
@@ -236,7 +246,8 @@ def show(contract_number: str):
     context["compare_a"] = visible[-2] if len(visible) > 1 else visible[-1]
     context["compare_b"] = visible[-1]
     context["visible_numbers"] = visible
-    return render("certificates/show.html", block="certificate", **context)
+    context["contract"] = contract_panel(cert, history, contract_form)
+    return render("certificates/show.html", block="certificate", status=status, **context)
 
 
 @bp.get("/certificates/<contract_number>/compare")
@@ -282,6 +293,20 @@ def print_view(contract_number: str):
 
 # --- the organisation's list ----------------------------------------------------------
 
+def list_search() -> tuple[SearchForm, portfolio.Search, str, dict]:
+    """The list's filters from the query string: (the form, the search, the work queue,
+    the filters as query parameters for links and the CSV export)."""
+    form = SearchForm(formdata=request.args)
+    form.validate()
+    search = _search_of(form)
+    queue = form.value("queue", "")
+    params = {"q": search.text, "product": search.product, "queue": queue,
+              "date_field": search.date_field if (search.date_from or search.date_to) else "",
+              "date_from": search.date_from.isoformat() if search.date_from else "",
+              "date_to": search.date_to.isoformat() if search.date_to else ""}
+    return form, search, queue, {k: v for k, v in params.items() if v}
+
+
 def _search_of(form: SearchForm) -> portfolio.Search:
     return portfolio.Search(
         text=(form.value("q", "") or "")[:200],
@@ -302,15 +327,12 @@ def _page_url(args: dict, page: int) -> str:
 
 @bp.get("/certificates")
 def index():
-    form = SearchForm(formdata=request.args)
-    form.validate()
-    search = _search_of(form)
-    page = portfolio.list_page(organisation_id=current_user.organisation.id,
-                               user_id=current_user.id, search=search)
-    args = {"q": search.text, "product": search.product,
-            "date_field": search.date_field if (search.date_from or search.date_to) else "",
-            "date_from": search.date_from.isoformat() if search.date_from else "",
-            "date_to": search.date_to.isoformat() if search.date_to else ""}
+    form, search, queue, args = list_search()
+    page = work_queue.list_page(organisation_id=current_user.organisation.id,
+                                user_id=current_user.id, search=search, queue=queue,
+                                today=jst_date(utcnow()))
+    failed = failed_checks_of(organisation_id=current_user.organisation.id,
+                              certificate_ids=[item.certificate.id for item in page.items])
     rows = [{
         "number": item.certificate.contract_number,
         "product": PRODUCT_LABELS.get(item.certificate.product, item.certificate.product),
@@ -320,9 +342,13 @@ def index():
         "status": STATUS_LABELS.get(item.certificate.current_kind, ""),
         "updated": wareki_date(jst_date(item.certificate.updated_at)),
         "unseen": item.unseen,
+        "guarantee_end": wareki_date(item.certificate.guarantee_period_end)
+        if item.certificate.guarantee_period_end else "",
+        "failed_checks": failed.get(item.certificate.id),  # None: no contract recorded
     } for item in page.items]
     filtered = any(v for v in args.values())
     return render("certificates/index.html", block="results", form=form, page=page, rows=rows,
-                  filtered=filtered,
+                  filtered=filtered, queue=queue, queue_label=work_queue.LABELS.get(queue),
+                  export_url=url_for("desk.export", **args),
                   prev_url=_page_url(args, page.page - 1) if page.page > 1 else None,
                   next_url=_page_url(args, page.page + 1) if page.page < page.pages else None)

@@ -413,14 +413,14 @@ def test_the_platform_key_file_can_be_named(app_config, tmp_path):
 @pytest.mark.parametrize("typed", ["=1+1", "+1", "-1", "@SUM(A1)", " =1+1", "\n=1+1",
                                    "\u3000=1", "＝1+1", "|calc", "\t=1", "%0A"])
 def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_quoted(typed):
-    from dsure_portal.views.audit import _cell
-    assert _cell(typed) == "'" + typed
+    from dsure_portal.spreadsheet import excel_safe
+    assert excel_safe(typed) == "'" + typed
 
 
 @pytest.mark.parametrize("plain", ["30001-000001", '{"reason": "wrong_key"}', "角田市", "", None])
 def test_ordinary_cells_are_left_alone(plain):
-    from dsure_portal.views.audit import _cell
-    assert _cell(plain) == ("" if plain is None else plain)
+    from dsure_portal.spreadsheet import excel_safe
+    assert excel_safe(plain) == ("" if plain is None else plain)
 
 
 def test_a_cell_starting_with_a_formula_reaches_the_csv_quoted(app, client, sign_in, platform_auditor):

@@ -16,7 +16,7 @@ EMAIL = "staff@kakuda.example.jp"
 # Reachable without a session: the two sign-in steps. Blueprints without portal sessions:
 # the token-authenticated API and the public pages (health, enrolled obligees).
 PUBLIC_ENDPOINTS = {"auth.login", "auth.login_otp", "static"}
-PUBLIC_BLUEPRINTS = {"api", "public"}
+PUBLIC_BLUEPRINTS = {"api", "obligee_api", "public"}
 SAMPLE_VALUES = {"IntegerConverter": 1, "BoundedIntegerConverter": 1, "AnyDigitsConverter": 1,
                  "UnicodeConverter": "10001-000001",
                  "PathConverter": "x"}

@@ -1,0 +1,88 @@
+"""The clerk's work queue (DESIGN §10): what on the organisation's list needs a look.
+
+Three queues, each a condition on ``Certificate`` that the list page applies as a filter
+(``portfolio.list_page(restrict=…)``) and that the staff menu counts:
+
+- ``unseen``: a revision the user has not had in front of them (never opened, or a newer
+  revision arrived since), as the list marks 未読 / 新しい版あり;
+- ``failed``: a check against the recorded contract failed on the current revision;
+- ``ending``: 保証期間 ends within 30 days (today, in Japan, up to 30 days on).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import peewee as pw
+
+from .. import portfolio
+from ..models import Certificate
+from ..portfolio import CertificateView, OrganisationCertificate
+from .models import ObligeeContract
+
+QUEUES = ("unseen", "failed", "ending")
+LABELS = {"unseen": "未確認の保証証書", "failed": "契約との照合で不一致",
+          "ending": "保証期間が30日以内に終了"}
+ENDING_WITHIN = dt.timedelta(days=30)
+
+
+def condition(queue: str, *, organisation_id: int, user_id: int, today: dt.date) -> pw.Expression:
+    if queue == "unseen":
+        seen = Certificate.alias()
+        up_to_date = (CertificateView.select(CertificateView.certificate)
+                      .join(seen, on=(CertificateView.certificate == seen.id))
+                      .where(CertificateView.user == user_id,
+                             CertificateView.seen_revision >= seen.latest_revision))
+        return Certificate.id.not_in(up_to_date)
+    if queue == "failed":
+        return Certificate.id.in_(
+            ObligeeContract.select(ObligeeContract.certificate)
+            .where(ObligeeContract.organisation == organisation_id,
+                   ObligeeContract.failed_checks != ""))
+    if queue == "ending":
+        return Certificate.guarantee_period_end.between(today, today + ENDING_WITHIN)
+    raise ValueError(f"queue must be one of {QUEUES}")
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkQueue:
+    unseen: int
+    failed: int
+    ending: int
+
+    def items(self) -> list[tuple[str, str, int]]:
+        """(queue, label, count) in menu order."""
+        return [(q, LABELS[q], getattr(self, q)) for q in QUEUES]
+
+
+def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
+    """All three in one pass over the list (the menu shows them on every staff page)."""
+    sums = [pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(condition(
+                queue, organisation_id=organisation_id, user_id=user_id, today=today), 1)], 0)), 0)
+            for queue in QUEUES]
+    row = (OrganisationCertificate.select(*sums)
+           .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
+           .where(OrganisationCertificate.organisation == organisation_id,
+                  Certificate.obligee == organisation_id)
+           .tuples().get())
+    return WorkQueue(*(int(n) for n in row))
+
+
+def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):
+    if not queue:
+        return None
+    return condition(queue, organisation_id=organisation_id, user_id=user_id, today=today)
+
+
+def list_page(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
+              today: dt.date) -> portfolio.ListPage:
+    """The organisation's list as searched, within one queue ("" for all)."""
+    return portfolio.list_page(organisation_id=organisation_id, user_id=user_id, search=search,
+                               restrict=_restrict(queue, organisation_id, user_id, today))
+
+
+def every_listed(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
+                 today: dt.date):
+    """Every row ``list_page`` would show on any page (for the CSV export)."""
+    return portfolio.every_listed(organisation_id=organisation_id, user_id=user_id, search=search,
+                                  restrict=_restrict(queue, organisation_id, user_id, today))
