@@ -17,6 +17,7 @@ import peewee as pw
 from .accounts import AUDITOR_ROLES, User
 from .errors import Forbidden
 from .history import KIND_LABELS, hidden_by
+from .audit_labels import EVENT_LABELS, parse_utc_text  # noqa: F401 - views read them here
 from .models import AuditEvent, Certificate, Organisation, Revision, SigningKey
 from .normalise import normalise_contract_number
 from .signatures import check_stored, sha256_hex
@@ -25,48 +26,6 @@ JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PAGE_SIZE = 50
 SEQ_MAX = 2**63 - 1
 
-EVENT_LABELS = {
-    "revision.accepted": "電子保証の受付",
-    "revision.refused": "電子保証の受付拒否",
-    "auth_key.reissued": "認証キーの再発行",
-    "lookup.succeeded": "照会(成功)",
-    "lookup.failed": "照会(失敗)",
-    "lookup.locked": "照会(ロック中)",
-    "notice.issued": "認証キーのお知らせの発行",
-    "notice.refused": "お知らせ発行の拒否",
-    "notice.locked": "お知らせ発行(ロック中)",
-    "certificate.viewed": "保証証書の閲覧",
-    "login.succeeded": "ログイン",
-    "login.failed": "ログイン失敗",
-    "login.device_rejected": "ログイン失敗が続いた端末の記憶の取消し",
-    "session.revoked_others": "ほかの端末のログアウト",
-    "logout": "ログアウト",
-    "user.added": "利用者の追加",
-    "user.deactivated": "利用者の無効化",
-    "user.password_reset": "パスワード再設定",
-    "user.password_changed": "パスワード変更(本人)",
-    "reauthentication.failed": "本人確認の失敗",
-    "otp.enrolled": "二段階認証の設定",
-    "otp.removed": "二段階認証の解除(本人)",
-    "otp.reset": "二段階認証の解除(管理者)",
-    "otp.recovery_code_used": "回復コードの使用",
-    "otp.recovery_codes_replaced": "回復コードの再発行",
-    "organisation.added": "組織の登録",
-    "api_client.added": "APIクライアントの登録",
-    "api_client.revoked": "APIクライアントの失効",
-    "signing_key.added": "署名鍵の登録",
-    "signing_key.retired": "署名鍵の廃止",
-    "api.authentication_failed": "API認証の失敗",
-    "audit.exported": "監査ログのCSV出力",
-    "evidence.exported": "証拠パッケージの出力",
-    "checkpoint.timestamp_failed": "タイムスタンプ取得の失敗",
-    "checkpoint.file_failed": "チェックポイント書き出しの失敗",
-    "access.denied": "アクセス拒否",
-    "api.forbidden": "API利用の拒否(権限外の操作)",
-    "contract.recorded": "契約情報の登録",
-    "contract.register_imported": "契約台帳の取込",
-    "list.exported": "保証証書一覧のCSV出力",
-}
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 
 
@@ -118,10 +77,6 @@ def utc_text(moment: dt.datetime) -> str:
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
     # isoformat, not strftime: strftime writes year 999 as "999", which sorts after "2026"
     return moment.isoformat(timespec="microseconds") + "Z"
-
-
-def parse_utc_text(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def jst_text(value: str | dt.datetime | None, *, seconds: bool = True) -> str:

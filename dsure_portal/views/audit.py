@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_login import current_user
 
+from registry import audit_labels
 from registry import audit_queries as q
 from registry import checkpoints, evidence, timestamps
 from registry.audit import record
@@ -34,9 +35,14 @@ def _scope() -> q.AuditScope:
         abort(403)
 
 
+@bp.app_template_filter("details_lines")
+def details_filter(details: str) -> list[tuple[str, str]]:
+    return audit_labels.details_lines(details)
+
+
 @bp.app_template_filter("jst")
 def jst_filter(value, seconds: bool = True) -> str:
-    return q.jst_text(value, seconds=seconds)
+    return audit_labels.wareki_time(value, seconds=seconds)
 
 
 def _before() -> int | None:
