@@ -127,18 +127,20 @@ ENROLMENT_ENDPOINTS = {"auth.otp_enrol", "auth.new_password", "auth.logout", "au
 # Reachable while an account must replace a password someone else set (this comes first).
 PASSWORD_CHANGE_ENDPOINTS = {"auth.new_password", "auth.logout", "auth.login", "auth.login_otp",
                              "static"}
-NO_PORTAL_SESSION_BLUEPRINTS = {"api", "public"}
+NO_PORTAL_SESSION_BLUEPRINTS = {"api", "obligee_api", "public"}
 
 
-def enforce_password_change():
-    """An app-wide before_request: after an admin's or the operator's reset, every page
-    sends the user to set a password of their own first."""
-    if (request.endpoint is None or request.endpoint in PASSWORD_CHANGE_ENDPOINTS
-            or request.blueprint in NO_PORTAL_SESSION_BLUEPRINTS):
-        return None
-    if not current_user.is_authenticated or not needs_password_change(current_user.user):
-        return None
-    return _send_to(url_for("auth.new_password"))
+def _first(needs, target: str, allowed: set[str]):
+    """An app-wide before_request: while ``needs(user)`` holds for the signed-in user,
+    every page but ``allowed`` sends them to ``target`` first (htmx: HX-Redirect)."""
+    def check():
+        if (request.endpoint is None or request.endpoint in allowed
+                or request.blueprint in NO_PORTAL_SESSION_BLUEPRINTS):
+            return None
+        if not current_user.is_authenticated or not needs(current_user.user):
+            return None
+        return _send_to(url_for(target))
+    return check
 
 
 def _send_to(url: str):
@@ -147,13 +149,8 @@ def _send_to(url: str):
     return redirect(url, 303)
 
 
-def enforce_otp_enrolment():
-    """An app-wide before_request: when the user's organisation requires TOTP (or an
-    admin's reset asks for it again) and they have none, every other page sends them to
-    enrolment first."""
-    if (request.endpoint is None or request.endpoint in ENROLMENT_ENDPOINTS
-            or request.blueprint in NO_PORTAL_SESSION_BLUEPRINTS):
-        return None
-    if not current_user.is_authenticated or not needs_otp_enrolment(current_user.user):
-        return None
-    return _send_to(url_for("auth.otp_enrol"))
+# After an admin's or the operator's reset: a password of the user's own, before anything.
+enforce_password_change = _first(needs_password_change, "auth.new_password",
+                                 PASSWORD_CHANGE_ENDPOINTS)
+# When the organisation requires TOTP (or a reset asks for it again) and the user has none.
+enforce_otp_enrolment = _first(needs_otp_enrolment, "auth.otp_enrol", ENROLMENT_ENDPOINTS)

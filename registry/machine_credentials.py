@@ -22,18 +22,9 @@ def revoke_api_client(client_id: int, *, actor: str = "operator",
                       clock: Clock = utcnow) -> tuple[ApiClient, bool]:
     """Revoke client ``client_id``: (the client, whether this call revoked it). Revoking
     a revoked client changes nothing and records nothing."""
-    with write_transaction():
-        client = (ApiClient.select(ApiClient, Organisation).join(Organisation)
-                  .where(ApiClient.id == client_id).first())
-        if client is None:
-            raise InvalidInput(f"no API client with id {client_id}")
-        if not client.active:
-            return client, False
-        client.active, client.revoked_at = False, clock()
-        client.save(only=[ApiClient.active, ApiClient.revoked_at])
-        record("api_client.revoked", actor=actor, organisation_code=client.organisation.code,
-               details={"client_id": client.id, "name": client.name}, clock=clock)
-    return client, True
+    return _end(ApiClient, ApiClient.id == client_id, f"no API client with id {client_id}",
+                ApiClient.revoked_at, "api_client.revoked",
+                lambda c: {"client_id": c.id, "name": c.name}, actor, clock)
 
 
 def signing_keys(org_code: str) -> list[SigningKey]:
@@ -45,15 +36,22 @@ def signing_keys(org_code: str) -> list[SigningKey]:
 def retire_signing_key(key_id: str, *, actor: str = "operator",
                        clock: Clock = utcnow) -> tuple[SigningKey, bool]:
     """Retire the key ``key_id``: (the key, whether this call retired it)."""
+    return _end(SigningKey, SigningKey.key_id == key_id, f"no signing key with key id {key_id}",
+                SigningKey.retired_at, "signing_key.retired",
+                lambda k: {"key_id": k.key_id, "fingerprint": k.fingerprint}, actor, clock)
+
+
+def _end(model, which, missing: str, ended_at, event: str, details, actor: str, clock: Clock):
+    """Mark one active row inactive with the time it ended, audited; once only."""
     with write_transaction():
-        key = (SigningKey.select(SigningKey, Organisation).join(Organisation)
-               .where(SigningKey.key_id == key_id).first())
-        if key is None:
-            raise InvalidInput(f"no signing key with key id {key_id}")
-        if not key.active:
-            return key, False
-        key.active, key.retired_at = False, clock()
-        key.save(only=[SigningKey.active, SigningKey.retired_at])
-        record("signing_key.retired", actor=actor, organisation_code=key.organisation.code,
-               details={"key_id": key.key_id, "fingerprint": key.fingerprint}, clock=clock)
-    return key, True
+        row = model.select(model, Organisation).join(Organisation).where(which).first()
+        if row is None:
+            raise InvalidInput(missing)
+        if not row.active:
+            return row, False
+        row.active = False
+        setattr(row, ended_at.name, clock())
+        row.save(only=[model.active, ended_at])
+        record(event, actor=actor, organisation_code=row.organisation.code,
+               details=details(row), clock=clock)
+    return row, True

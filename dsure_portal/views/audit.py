@@ -94,12 +94,17 @@ def certificates():
                   number=number, page=found.page, total=found.total, page_size=q.PAGE_SIZE)
 
 
-@bp.get("/certificates/<contract_number>")
-def certificate(contract_number: str):
-    scope = _scope()
+def _certificate_in(scope: q.AuditScope, contract_number: str):
     cert = scope.certificate(contract_number)
     if cert is None:
         abort(404)
+    return cert
+
+
+@bp.get("/certificates/<contract_number>")
+def certificate(contract_number: str):
+    scope = _scope()
+    cert = _certificate_in(scope, contract_number)
     openings = q.openings(cert, scope)
     return render("audit/certificate.html", scope=scope, cert=cert,
                   revisions=q.revision_records(cert), openings=openings,
@@ -109,11 +114,7 @@ def certificate(contract_number: str):
 
 @bp.get("/certificates/<contract_number>/evidence.zip")
 def evidence_bundle(contract_number: str):
-    scope = _scope()
-    cert = scope.certificate(contract_number)
-    if cert is None:
-        abort(404)
-    return bundle_response(cert.contract_number)
+    return bundle_response(_certificate_in(_scope(), contract_number).contract_number)
 
 
 def bundle_response(contract_number: str) -> Response:

@@ -11,6 +11,10 @@ over peewee-migrate because the steps that matter here are explicit and engine-a
 (insert-only triggers, frozen DDL of the pre-migration release), and a hand-written
 step per change is easier to review than one generated from a model diff.
 
+Steps never read the live models (they go on changing): tables are created from the
+frozen statements peewee made when the step was written, per engine. Never edit a step
+that has been released; change the schema with a new one.
+
 A database made before migrations existed (release c4b2047) has every table and no
 version table: it is adopted as version 1, after checking that the tables are there.
 """
@@ -58,6 +62,12 @@ class Context:
     def run(self, *operations) -> None:
         from playhouse.migrate import migrate
         migrate(*operations)
+
+    def execute(self, *, sqlite: list[str], postgresql: list[str]) -> None:
+        """Frozen statements of this engine (DDL as peewee made it when the step was
+        written: a step never reads the live models, which go on changing)."""
+        for statement in postgresql if self.is_postgresql else sqlite:
+            self.database.execute_sql(statement)
 
     def make_insert_only(self, table: str) -> None:
         """Evidence tables refuse UPDATE and DELETE, whoever asks."""

