@@ -12,7 +12,7 @@ from tests.portal.test_cli import invoke, last_line
 
 def test_org_add_takes_a_prefecture_or_reads_it_from_the_code(runner):
     assert invoke(runner, "org", "add", "--kind", "obligee", "--code", "042081",
-                  "--name", "角田市").stdout.strip() == "obligee 042081 角田市 宮城県"
+                  "--name", "角田市").stdout.strip() == "obligee 042081 角田市 宮城県 (TOTP required)"
     result = invoke(runner, "org", "add", "--kind", "obligee", "--code", "124249",
                     "--name", "白子町", "--prefecture", "千葉県")
     assert result.exit_code == 0
