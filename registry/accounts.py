@@ -39,6 +39,7 @@ class User(BaseModel):
     otp_secret = pw.CharField(max_length=64, null=True)  # base32; None = no TOTP enrolled
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField()
+    notify_by_email = pw.BooleanField(default=True)  # 新しい版のお知らせメール; opt-out on /account
 
 
 class UserSession(BaseModel):

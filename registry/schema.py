@@ -11,8 +11,9 @@ from .models import CORE_MODELS
 
 def all_models() -> list:
     from . import accounts, checkpoints, portfolio, throttle, verification_runs
+    from .notifications import models as notifications
     return (CORE_MODELS + accounts.MODELS + throttle.MODELS + portfolio.MODELS
-            + checkpoints.MODELS + verification_runs.MODELS)
+            + checkpoints.MODELS + verification_runs.MODELS + notifications.MODELS)
 
 
 def create_schema() -> Upgrade:
