@@ -44,13 +44,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_pages(app)
     app.after_request(add_security_headers)
 
-    from .views import api, audit, auth, certificates, evidence, public
-    for blueprint in (public.bp, auth.bp, certificates.bp, audit.bp, evidence.bp, api.bp):
+    from .views import api, audit, auth, certificates, evidence, public, webhooks
+    for blueprint in (public.bp, auth.bp, certificates.bp, audit.bp, evidence.bp, api.bp,
+                      webhooks.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
+    csrf.exempt(webhooks.bp)
 
     from .cli import register_commands
     register_commands(app)
+
+    from . import outbox
+    outbox.check_config(app.config)
+    app.extensions["dsure.webhook_box"] = outbox.secret_box(app.config)
+    if app.config["OUTBOX_THREAD"]:
+        outbox.start_thread(app)
     return app
 
 

@@ -53,7 +53,7 @@ def register_commands(app: Flask) -> None:
                                                      require_otp=require_otp)
         click.echo(f"{created.kind} {created.code} {created.name}")
 
-    client = click.Group("client", help="Surety API clients.")
+    client = click.Group("client", help="API clients (a surety's or an obligee's system).")
     app.cli.add_command(client)
 
     @client.command("add")
@@ -127,6 +127,9 @@ def register_commands(app: Flask) -> None:
 
     from .cli_accounts import register_account_commands
     register_account_commands(app)
+
+    from .cli_outbox import register_outbox_commands
+    register_outbox_commands(app)
 
 
 def _upgrade_and_report() -> None:

@@ -51,8 +51,11 @@ def enrolled_obligees() -> list[Organisation]:
 
 def add_api_client(*, org_code: str, name: str, actor: str = "operator",
                    clock: Clock = utcnow) -> tuple[ApiClient, str]:
-    """Create a client; return it with its bearer token, which is never stored."""
-    org = organisation_by_code(org_code, kind="surety")
+    """Create a client of a surety (posts certificates) or of an obligee (its own
+    systems: webhooks); return it with its bearer token, which is never stored."""
+    org = organisation_by_code(org_code)
+    if org.kind not in ("surety", "obligee"):
+        raise InvalidInput(f"API clients belong to a surety or an obligee, not an {org.kind}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction():
         client = ApiClient.create(organisation=org, name=name, created_at=clock(),

@@ -24,10 +24,17 @@ def refused_port() -> int:
 
 
 class _Mailbox:
-    def __init__(self):
+    def __init__(self, refuse: set[str]):
+        self.refuse = refuse
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
         parsed = email.message_from_bytes(envelope.original_content or envelope.content,
@@ -39,8 +46,10 @@ class _Mailbox:
 
 
 class SmtpServer:
-    def __init__(self):
-        self.mailbox = _Mailbox()
+    """``refuse``: recipients answered 550 (a mailbox that does not exist)."""
+
+    def __init__(self, refuse: set[str] = frozenset()):
+        self.mailbox = _Mailbox(set(refuse))
         self.port = free_port()
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
 

@@ -21,11 +21,14 @@ from registry.accounts import (User, add_user, deactivate_user, end_session, enr
 from registry.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
 from registry.clock import utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.notifications.preferences import set_email_notifications
 from registry.wareki import wareki_datetime_long
 
 from ..extensions import limiter
 from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm, LoginForm,
                           OtpForm, OtpRemoveForm, ResetPasswordForm)
+from ..forms.notifications import EmailNotificationsForm
+from ..login import is_staff
 from ..login import PortalUser, enforce_otp_enrolment, home_url, require_login, safe_next
 from ..rendering import render
 
@@ -241,6 +244,24 @@ def otp_remove():
             return redirect(url_for(".login"), 303)
     return render("auth/account.html", status=400, password_form=ChangePasswordForm(formdata=None),
                   otp_remove_form=OtpRemoveForm(formdata=None), otp_remove_failed=True)
+
+
+# --- the user's email notifications ------------------------------------------------------
+
+@bp.post("/account/notifications")
+@login_required
+def email_notifications():
+    """Opt in or out of the new-revision emails (staff and admins; auditors get none)."""
+    if not is_staff():
+        abort(403)
+    form = EmailNotificationsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    enabled = bool(form.notify_by_email.data)
+    if set_email_notifications(current_user.user, enabled, actor=current_user.actor):
+        flash("新しい版のお知らせメールを受け取ります。" if enabled
+              else "新しい版のお知らせメールを停止しました。", "info")
+    return redirect(url_for(".account") + "#notifications-heading", 303)
 
 
 # --- an obligee admin's staff ---------------------------------------------------------------

@@ -22,7 +22,7 @@ import secrets
 import peewee as pw
 
 from ..clock import Clock, utcnow
-from ..db import database, is_postgresql
+from ..db import database, is_postgresql, write_transaction
 from .models import OutboxMessage
 
 
@@ -155,11 +155,22 @@ def due_count(*, clock: Clock = utcnow) -> int:
     return OutboxMessage.select().where(_claimable(clock())).count()
 
 
-def retry_dead(message_ids: list[str] | None = None, *, clock: Clock = utcnow) -> int:
-    """Give dead messages a fresh set of attempts (after fixing the endpoint or the mail
-    server). None: every dead message."""
-    query = OutboxMessage.update(status="pending", attempts=0, next_attempt_at=clock(),
-                                 last_error=None).where(OutboxMessage.status == "dead")
-    if message_ids is not None:
-        query = query.where(OutboxMessage.message_id.in_(message_ids))
-    return query.execute()
+def retry_dead(message_ids: list[str] | None = None, *, actor: str,
+               clock: Clock = utcnow) -> int:
+    """Give dead messages a fresh set of attempts (after the endpoint or the mail server
+    is fixed). None: every dead message. Audited."""
+    from ..audit import record
+    with write_transaction():
+        query = OutboxMessage.select(OutboxMessage.id, OutboxMessage.message_id).where(
+            OutboxMessage.status == "dead")
+        if message_ids is not None:
+            query = query.where(OutboxMessage.message_id.in_(list(message_ids)))
+        rows = list(query.order_by(OutboxMessage.id).tuples())
+        if not rows:
+            return 0
+        (OutboxMessage.update(status="pending", attempts=0, next_attempt_at=clock(),
+                              last_error=None)
+         .where(OutboxMessage.id.in_([row_id for row_id, _ in rows])).execute())
+        record("outbox.retried", actor=actor, details={"message_ids": [m for _, m in rows]},
+               clock=clock)
+    return len(rows)

@@ -85,6 +85,9 @@ class TargetPolicy:
 class TargetRefused(InvalidInput):
     reason = "webhook_target_refused"
 
+    def __init__(self, detail: str):
+        super().__init__(detail, [{"field": "url", "message": detail}])
+
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
