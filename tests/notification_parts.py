@@ -81,7 +81,7 @@ class Receiver:
     """Answers each POST with ``status`` (200 by default). ``stall_on`` = n: the n-th
     request (1-based) is held until ``release`` is set (a receiver that hangs)."""
 
-    def __init__(self, status: int = 200, stall_on: int | None = None):
+    def __init__(self, status: int = 200, stall_on: int | None = None, tls=None):
         self.status = status
         self.stall_on = stall_on
         self.received: list[Received] = []
@@ -100,6 +100,8 @@ class Receiver:
                     receiver.stalled.set()
                     receiver.release.wait(60)
                 self.send_response(receiver.status)
+                if 300 <= receiver.status < 400:
+                    self.send_header("Location", "http://169.254.169.254/latest/meta-data")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -107,6 +109,8 @@ class Receiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # an ssl.SSLContext with the server's certificate
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -123,3 +127,31 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+def self_signed_tls(tmp_path, host: str = "localhost"):
+    """A server-side TLS context with a certificate no client trusts."""
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "receiver.crt", tmp_path / "receiver.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context

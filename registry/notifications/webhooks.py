@@ -164,11 +164,13 @@ def resolve_target(host: str, port: int, *, scheme: str, policy: TargetPolicy) -
 
 # --- registration ----------------------------------------------------------------------
 
-def _shown_url(url: str) -> str:
-    """The URL without its query: a receiver may put its own token there, and the trail
-    never holds a secret."""
+def url_for_trail(url: str) -> dict:
+    """What the trail keeps of a URL: its origin, and a digest of the whole. Some
+    receivers carry their own secret in the path or query (…/services/T0/B0/XXXX), and
+    the trail never holds a secret; the digest still tells which URL it was."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return {"url_origin": f"{parts.scheme}://{parts.netloc}",
+            "url_sha256": hashlib.sha256(url.encode()).hexdigest()}
 
 
 def obligee_of(client: ApiClient) -> Organisation:
@@ -192,7 +194,7 @@ def add_endpoint(*, organisation: Organisation, url: str, box: SecretBox, policy
             public_id=public_id, organisation=organisation, url=url,
             secret_sealed=box.seal(secret, endpoint_id=public_id), created_at=clock())
         record("webhook.added", actor=actor, organisation_code=organisation.code,
-               details={"endpoint_id": public_id, "url": _shown_url(url)}, clock=clock)
+               details={"endpoint_id": public_id, **url_for_trail(url)}, clock=clock)
     return endpoint, secret
 
 
@@ -218,5 +220,5 @@ def remove_endpoint(*, organisation: Organisation, public_id: str, actor: str,
         endpoint.save()
         cancelled = cancel_pending_for_endpoint(endpoint.id, clock=clock)
         record("webhook.removed", actor=actor, organisation_code=organisation.code,
-               details={"endpoint_id": public_id, "url": _shown_url(endpoint.url),
+               details={"endpoint_id": public_id, **url_for_trail(endpoint.url),
                         "pending_cancelled": cancelled}, clock=clock)

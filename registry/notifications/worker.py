@@ -161,7 +161,8 @@ class Worker:
         details = {"user_id": message.user_id}
         user = User.get_or_none(User.id == message.user_id)
         if user is None or not user.active or user.role not in STAFF_ROLES:
-            return self._cancel(item, "notification.email_cancelled", "user inactive", details)
+            return self._cancel(item, "notification.email_cancelled", "no longer active staff",
+                                details)
         if not user.notify_by_email:
             return self._cancel(item, "notification.email_cancelled", "opted out", details)
         event = json.loads(message.payload)

@@ -2,6 +2,7 @@
 and the whole path from a surety's 変更 to a signed POST and the staff's emails."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -44,11 +45,12 @@ def register(client, token, url):
 
 
 def test_an_obligee_registers_lists_and_removes_a_webhook(app, client, obligee_token):
-    created = register(client, obligee_token, "http://127.0.0.1:8099/hooks/dsure?via=portal")
+    url = "http://127.0.0.1:8099/services/T0/B0/their-own-secret?via=portal"
+    created = register(client, obligee_token, url)
     assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
     body = created.get_json()
     assert body["id"].startswith("ep_") and body["secret"].startswith("whsec_")
-    assert body["url"] == "http://127.0.0.1:8099/hooks/dsure?via=portal"
+    assert body["url"] == url
 
     listed = call(client, "GET", HOOKS, token=obligee_token).get_json()["webhooks"]
     assert [w["id"] for w in listed] == [body["id"]] and "secret" not in listed[0]
@@ -60,11 +62,13 @@ def test_an_obligee_registers_lists_and_removes_a_webhook(app, client, obligee_t
     assert again.status_code == 404
 
     [added] = events(app, "webhook.added")
-    assert added == {"endpoint_id": body["id"], "url": "http://127.0.0.1:8099/hooks/dsure"}
+    assert added == {"endpoint_id": body["id"], "url_origin": "http://127.0.0.1:8099",
+                     "url_sha256": hashlib.sha256(url.encode()).hexdigest()}
     assert events(app, "webhook.removed")[0]["endpoint_id"] == body["id"]
     with app.app_context():
         trail = " ".join(e.details for e in AuditEvent.select())
     assert body["secret"] not in trail and body["secret"][6:] not in trail
+    assert "their-own-secret" not in trail
 
 
 def test_another_obligees_webhook_cannot_be_seen_or_removed(app, client, obligee_token):

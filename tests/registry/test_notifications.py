@@ -4,6 +4,7 @@ to a real SMTP server and a real HTTP receiver on loopback. No Flask."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import datetime as dt
 import json
 
@@ -201,7 +202,9 @@ def test_the_stored_secret_is_sealed_not_plain(world):
     assert secret not in endpoint.secret_sealed
     assert secret[6:] not in endpoint.secret_sealed
     added = events("webhook.added")[0]
-    assert secret not in json.dumps(added) and added["url"] == "http://127.0.0.1:9/x"
+    assert secret not in json.dumps(added)
+    assert added["url_origin"] == "http://127.0.0.1:9"
+    assert added["url_sha256"] == hashlib.sha256(b"http://127.0.0.1:9/x").hexdigest()
 
 
 def test_an_ingest_never_waits_for_a_dead_mail_server_or_endpoint(world):

@@ -10,7 +10,7 @@ from registry.notifications import webhooks
 from registry.notifications.models import WebhookEndpoint
 from registry.notifications.webhooks import TargetPolicy, TargetRefused, check_url
 from registry.notifications.worker import Worker
-from tests.notification_parts import Receiver
+from tests.notification_parts import Receiver, self_signed_tls
 from tests.notification_world import ListedWorld, delivery_settings
 
 PRODUCTION = TargetPolicy()
@@ -107,3 +107,27 @@ def test_a_delivery_checks_the_address_again_and_sends_nothing_inside(world):
     from registry.notifications.models import OutboxMessage
     [message] = OutboxMessage.select().where(OutboxMessage.channel == "webhook")
     assert message.status == "pending" and message.last_error.startswith("TargetRefused")
+
+
+def test_a_redirect_is_not_followed_but_retried(world):
+    with Receiver(status=302) as receiver:
+        world.add_webhook(receiver.url())
+        world.change()
+        Worker(delivery_settings()).run_once()
+    assert len(receiver.received) == 1
+    from registry.notifications.models import OutboxMessage
+    [message] = OutboxMessage.select().where(OutboxMessage.channel == "webhook")
+    assert message.status == "pending" and message.last_error == "HTTP 302"
+
+
+def test_https_checks_the_receivers_certificate_against_the_name(world, tmp_path):
+    """The TCP peer is pinned to the checked address, but TLS still verifies the
+    certificate for the URL's name: an untrusted one is a failed attempt."""
+    with Receiver(tls=self_signed_tls(tmp_path)) as receiver:
+        world.add_webhook(f"https://localhost:{receiver.port}/hook")
+        world.change()
+        Worker(delivery_settings()).run_once()
+    assert receiver.received == []
+    from registry.notifications.models import OutboxMessage
+    [message] = OutboxMessage.select().where(OutboxMessage.channel == "webhook")
+    assert message.status == "pending" and message.last_error == "SSLCertVerificationError"
