@@ -144,7 +144,9 @@ def _upgrade_and_report() -> None:
 
 def _create_app(*args, **kwargs):
     from . import create_app
-    return create_app()
+    # A command is not a server: even with DSURE_OUTBOX_THREAD=true it starts no delivery
+    # thread (`outbox run` is the worker when one is wanted).
+    return create_app({"OUTBOX_THREAD": False})
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
