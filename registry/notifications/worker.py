@@ -122,6 +122,10 @@ class Worker:
             with write_transaction():
                 self._audit("outbox.lease_expired", message,
                             {"channel": message.channel, "attempt": message.attempts - 1})
+            if message.attempts > self.settings.backoff.max_attempts:
+                # Its deliveries keep dying with their worker: stop, so the trail stays bounded.
+                return self._settle_failure(item, f"outbox.{message.channel}_abandoned",
+                                            "interrupted too often", True, {})
         if message.channel == "email":
             self._email(item, sender)
         else:

@@ -230,3 +230,20 @@ def test_retrying_dead_messages_gives_them_a_fresh_set_of_attempts(world, clock)
     assert outbox.retry_dead(actor="operator", clock=clock) == 1
     assert only().status == "pending" and only().attempts == 0
     assert attempts("outbox.retried") == [{"message_ids": [only().message_id]}]
+
+
+def test_a_message_whose_deliveries_keep_dying_is_given_up(world, clock):
+    """Claimed and abandoned (the worker died each time) as often as attempts allow:
+    the next worker records it dead instead of trying once more."""
+    world.add_webhook("http://127.0.0.1:9/never-reached")
+    world.change(at=START)
+    backoff = outbox.Backoff(max_attempts=3)
+    lease = dt.timedelta(seconds=60)
+    for _ in range(backoff.max_attempts):
+        assert len(outbox.claim(limit=1, lease=lease, clock=clock)) == 1
+        clock.advance(seconds=61)
+    Worker(delivery_settings(backoff=backoff), clock=clock).run_once()
+    message = only()
+    assert message.status == "dead" and message.last_error == "interrupted too often"
+    assert len(attempts("outbox.lease_expired")) == 1
+    assert attempts("outbox.webhook_abandoned")[0]["outcome"] == "dead"
