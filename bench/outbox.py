@@ -19,6 +19,18 @@ changes × endpoints webhook messages and changes × staff emails in the outbox.
 Every delivered message is a claim (batch of 10), the POST or SMTP send, and its own
 serialised transaction: the row settled and one audit-chain append. The outbox is reset
 to pending between phases (outbox rows are not evidence; the audit trail only grows).
+
+Measured 2026-12-02 (400 changes × 5 webhooks and × 5 staff, Python 3.11.7, 2-vCPU
+container shared with other work, load average 4-5):
+
+  SQLite              bare 999/s   webhook ×1 279/s   webhook ×2 procs 229/s   email ×1 157/s
+  PostgreSQL (local)  bare 731/s   webhook ×1 101/s   webhook ×2 procs 131/s   email ×1  97/s
+
+About 8 database round trips per message (a tenth of a claim; the endpoint; the settling
+transaction: lock, conditional UPDATE, audit head, audit INSERT, commit): cheap on SQLite,
+about 1 ms each to PostgreSQL here, so PostgreSQL gains from a second worker and SQLite,
+one writer at a time, does not. Under a load average of 9 the same PostgreSQL run gave
+41/s. Either is far above what a municipality's list produces (a few revisions a day).
 """
 from __future__ import annotations
 
