@@ -10,23 +10,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from registry.auth_keys import AuthKeyHasher
 from registry.db import database, open_database
 
-from .config import defaults, ensure_secrets
+from .config import defaults, ensure_secrets, notice_font_problem, proof_settings
 from .extensions import csrf, limiter
 from .login import home_url, is_staff, login_manager
 from .problems import problem
 from .security import add_security_headers
+from .uploads import PortalRequest
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("DSURE_INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance_path) if instance_path else None,
                 instance_relative_config=True)
+    app.request_class = PortalRequest  # uploads stay in memory; a view may raise its body limit
     app.config.from_mapping(defaults(app.instance_path))
     app.config.from_prefixed_env("DSURE")
     if test_config:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     ensure_secrets(app.config, app.instance_path)
+    if font_problem := notice_font_problem(app.config):
+        app.logger.warning(font_problem)
 
     if app.config["TRUSTED_PROXIES"]:
         # Per-address limits need the client's address, not the load balancer's.
@@ -35,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     open_database(app.config["DATABASE_URL"])
     app.extensions["dsure.hasher"] = AuthKeyHasher(pepper=app.config["KEY_PEPPER"].encode())
     _configure_platform_signer(app)
+    _configure_checkpoints(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -65,7 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _configure_platform_signer(app: Flask) -> None:
     """The platform's Ed25519 key signs audit checkpoints and evidence bundles. Made in
     the instance folder on a first local run; in production it must already exist."""
-    from registry.checkpoints import PlatformSigner, configure_checkpoints
+    from registry.checkpoints import PlatformSigner
     path = app.config["PLATFORM_KEY_FILE"] or os.path.join(app.instance_path,
                                                                 "platform-signing-key.pem")
     try:
@@ -75,7 +80,27 @@ def _configure_platform_signer(app: Flask) -> None:
         raise ConfigError(f"the platform signing key {path} (DSURE_PLATFORM_KEY_FILE) must "
                           "exist when DSURE_ENV=production") from None
     app.extensions["dsure.platform_signer"] = signer
-    configure_checkpoints(signer)
+
+
+def _configure_checkpoints(app: Flask) -> None:
+    """Checkpoints after writes, once the interval has passed (DESIGN §11)."""
+    from registry import checkpoint_publishing
+    settings = proof_settings(app.config)
+    app.extensions["dsure.proof_settings"] = settings
+    checkpoint_publishing.configure(app.extensions["dsure.platform_signer"], settings)
+
+    @app.after_request
+    def checkpoint_when_due(response):
+        # Two attribute reads per response; the work runs after the response is sent.
+        if checkpoint_publishing.schedule.due():
+            response.call_on_close(_run_due_checkpoint)
+        return response
+
+
+def _run_due_checkpoint() -> None:
+    from registry import checkpoint_publishing
+    with database.connection_context():  # the request's connection went back to the pool
+        checkpoint_publishing.run_configured()
 
 
 def _register_database_hooks(app: Flask) -> None:

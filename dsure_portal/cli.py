@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from registry import integrity, migrations, organisations
+from registry import migrations, organisations
 from registry.demo import load_demo
 from registry.schema import create_schema
 
@@ -46,12 +46,19 @@ def register_commands(app: Flask) -> None:
     @click.option("--kind", required=True, type=click.Choice(["surety", "obligee", "operator"]))
     @click.option("--code", required=True)
     @click.option("--name", required=True)
-    @click.option("--require-otp", is_flag=True, help="Every user must use TOTP.")
-    def org_add(kind, code, name, require_otp):
+    @click.option("--require-otp", is_flag=True,
+                  help="Every user must use TOTP (the default; kept for older scripts).")
+    @click.option("--allow-password-only", is_flag=True,
+                  help="Let this organisation's users sign in without TOTP (audited).")
+    def org_add(kind, code, name, require_otp, allow_password_only):
+        """Register an organisation; its users must use TOTP unless --allow-password-only."""
+        if require_otp and allow_password_only:
+            fail("--require-otp and --allow-password-only contradict each other")
         with refusal_exits():
             created = organisations.add_organisation(kind=kind, code=code, name=name,
-                                                     require_otp=require_otp)
-        click.echo(f"{created.kind} {created.code} {created.name}")
+                                                     require_otp=not allow_password_only)
+        rule = "password only allowed" if allow_password_only else "TOTP required"
+        click.echo(f"{created.kind} {created.code} {created.name} ({rule})")
 
     client = click.Group("client", help="API clients (a surety's or an obligee's system).")
     app.cli.add_command(client)
@@ -86,21 +93,10 @@ def register_commands(app: Flask) -> None:
     @click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.File("rb"),
                   help="Also prove the log still extends this signed checkpoint (repeatable).")
     def audit_verify(checkpoint_files):
-        """Recompute the chain and re-verify every stored revision."""
-        from .cli_evidence import checkpoint_problems, record_verification
-        count, problems = integrity.verify_all()
-        extra, heads = checkpoint_problems(checkpoint_files)
-        problems += extra
-        record_verification(count, problems, heads)
-        for head in heads:
-            if head["ok"]:
-                click.echo(f"checkpoint {head['file']}: entry {head['head_seq']} unchanged")
-        if problems:
-            for problem in problems:
-                click.echo(problem, err=True)
-            click.echo(f"FAILED: {problems[0]}")
-            sys.exit(1)
-        click.echo(f"OK {count} entries")
+        """Recompute the chain, re-verify every stored revision, and check the database
+        against the checkpoint directory and the time-stamp tokens."""
+        from .cli_evidence import verify_everything
+        sys.exit(verify_everything(checkpoint_files))
 
     @app.cli.command("demo")
     def demo():

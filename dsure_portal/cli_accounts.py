@@ -1,6 +1,7 @@
 """`dsure-portal user …`: the operator's account commands (thin wrappers over
-registry.accounts). A password is read from stdin, never from an argument (arguments
-end up in shell history and in `ps`)."""
+registry.accounts and registry.credentials). A password is read from stdin, never from
+an argument (arguments end up in shell history and in `ps`). A password the operator
+chose is replaced by the user at their next sign-in."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +9,7 @@ import sys
 import click
 from flask import Flask
 
-from registry import accounts
+from registry import accounts, credentials
 
 from .cli_support import fail, refusal_exits
 
@@ -39,11 +40,12 @@ def register_account_commands(app: Flask) -> None:
     @click.option("--password-stdin", is_flag=True, required=True,
                   help="Read the password from the first line of stdin (required).")
     def user_add(org_code, email, role, password_stdin):
-        """Create an account; the password comes from stdin."""
+        """Create an account; the password comes from stdin. The user sets their own
+        at the first sign-in."""
         password = _password_from_stdin()
         with refusal_exits():
             created = accounts.add_user(org_code=org_code, email=email, role=role,
-                                        password=password)
+                                        password=password, must_change_password=True)
         click.echo(f"user {created.id} {created.email} {created.role} of {org_code}")
 
     @user.command("deactivate")
@@ -59,17 +61,23 @@ def register_account_commands(app: Flask) -> None:
     @click.option("--password-stdin", is_flag=True, required=True,
                   help="Read the new password from the first line of stdin (required).")
     def user_set_password(email, password_stdin):
-        """Reset a password (e.g. an organisation's admin); the user's sessions end."""
+        """Reset a password (e.g. an organisation's admin); the user's sessions end and
+        their next sign-in sets a new password of their own."""
         password = _password_from_stdin()
         found = _user_or_fail(email)
         with refusal_exits():
-            accounts.set_password(found, password, actor="operator")
-        click.echo(f"user {found.id} {found.email} password reset")
+            credentials.reset_password(found, password, actor="operator")
+        click.echo(f"user {found.id} {found.email} password reset; "
+                   "a new one is asked at the next sign-in")
 
     @user.command("reset-otp")
     @click.option("--email", required=True)
     def user_reset_otp(email):
-        """Forget a user's TOTP secret (lost phone); they enrol again if required."""
+        """Forget a user's TOTP secret and recovery codes (lost phone); their sessions
+        end, and the next sign-in sets a new password and enrols TOTP again."""
         found = _user_or_fail(email)
-        accounts.remove_otp(found, actor="operator")
-        click.echo(f"user {found.id} {found.email} TOTP removed")
+        if not credentials.reset_otp(found, actor="operator"):
+            click.echo(f"user {found.id} {found.email} has no TOTP; nothing changed")
+            return
+        click.echo(f"user {found.id} {found.email} TOTP removed; "
+                   "a new password and enrolment are asked at the next sign-in")

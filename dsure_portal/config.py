@@ -5,9 +5,13 @@ nothing; in production (DSURE_ENV=production) they must come from the environmen
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
+
+from registry.lookup import LookupLimits
+from registry.notice_pdf import DEFAULT_FONT, font_problem
 
 GENERATED_SECRETS = ("SECRET_KEY", "KEY_PEPPER")
 
@@ -37,12 +41,24 @@ def defaults(instance_path: str) -> dict:
         "API_RATE_LIMIT": "1200 per minute",
         "API_AUTH_FAILURE_LIMIT": "20 per 10 minutes",
         "PLATFORM_KEY_FILE": None,
+        # Proof outside the database (DESIGN §11): a checkpoint at least every interval of
+        # activity, copied to CHECKPOINT_DIR and time-stamped by the RFC 3161 TSA at TSA_URL.
+        "CHECKPOINT_INTERVAL": 600,
+        "CHECKPOINT_DIR": None,
+        "TSA_URL": None,
+        "TSA_CA_FILE": None,
+        "TSA_TIMEOUT": 10,
+        "TSA_REQUIRED": False,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
+        # The Japanese font embedded in the 認証キー notice PDF (Debian's fonts-ipaexfont-gothic).
+        "NOTICE_FONT": DEFAULT_FONT,
+        # The portal's address as clerks reach it, for the notice's QR code; by default the
+        # address the API request came in on.
+        "PORTAL_URL": None,
         # Notifications (DESIGN §10): email through SMTP, webhooks, the outbox workers.
         "SMTP_URL": None,                       # smtp://host:port (smtp+starttls://, smtps://)
         "MAIL_FROM": "電子保証ポータル <noreply@localhost>",
-        "PUBLIC_URL": None,                     # https://… for links in emails; required in production with SMTP
         "OUTBOX_THREAD": False,                 # the app delivers too (a thread per process)
         "OUTBOX_POLL_SECONDS": 2,
         "OUTBOX_BATCH": 10,
@@ -56,6 +72,24 @@ def defaults(instance_path: str) -> dict:
 
 class ConfigError(RuntimeError):
     pass
+
+
+def lookup_limits(config) -> LookupLimits:
+    """The failure limits on guessing auth keys, shared by the staff lookup and the
+    surety's notice."""
+    return LookupLimits(
+        failures=int(config["LOOKUP_FAILURE_LIMIT"]),
+        window=dt.timedelta(minutes=float(config["LOOKUP_FAILURE_WINDOW_MINUTES"])),
+        failures_per_address=config["LOOKUP_ADDRESS_FAILURE_LIMIT"])
+
+
+def notice_font_problem(config) -> str | None:
+    """Why the notice PDF cannot be printed (its font is missing), or None. In production
+    that refuses start-up; elsewhere the notice endpoint answers 503 and says so."""
+    problem = font_problem(config["NOTICE_FONT"])
+    if problem and config.get("ENV") == "production":
+        raise ConfigError(problem)
+    return problem
 
 
 def ensure_secrets(config: dict, instance_path: str) -> None:
@@ -75,3 +109,25 @@ def ensure_secrets(config: dict, instance_path: str) -> None:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
         config[name] = path.read_text().strip()
+
+
+def proof_settings(config: dict):
+    """The checkpoint and time-stamp settings; ConfigError names a bad one."""
+    from registry.checkpoint_publishing import ProofSettings
+    numbers = {}
+    for name in ("CHECKPOINT_INTERVAL", "TSA_TIMEOUT"):
+        try:
+            numbers[name] = float(config[name])
+        except (TypeError, ValueError):
+            numbers[name] = 0.0
+        if not numbers[name] > 0:
+            raise ConfigError(f"DSURE_{name} must be a number of seconds above 0")
+    url = config.get("TSA_URL") or None
+    if url is not None and not str(url).lower().startswith(("http://", "https://")):
+        raise ConfigError("DSURE_TSA_URL must be an http:// or https:// URL")
+    directory, ca_file = config.get("CHECKPOINT_DIR"), config.get("TSA_CA_FILE")
+    return ProofSettings(
+        interval=numbers["CHECKPOINT_INTERVAL"], tsa_timeout=numbers["TSA_TIMEOUT"],
+        directory=Path(str(directory)) if directory else None, tsa_url=url and str(url),
+        tsa_ca_file=Path(str(ca_file)) if ca_file else None,
+        tsa_required=config.get("TSA_REQUIRED") in (True, "true", "1", 1))

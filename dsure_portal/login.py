@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
+from registry import recovery_codes
 from registry.accounts import (AUDITOR_ROLES, STAFF_ROLES, SessionLimits, User,
-                               needs_otp_enrolment, session_user)
+                               needs_otp_enrolment, needs_password_change, session_user)
 
 login_manager = LoginManager()
 login_manager.session_protection = None  # the server-side row is the protection
@@ -48,6 +49,10 @@ class PortalUser(UserMixin):
     def actor(self) -> str:
         """How the audit trail names this user."""
         return f"user:{self.user.id}"
+
+    @property
+    def recovery_codes_left(self) -> int:
+        return recovery_codes.remaining(self.user)
 
 
 def _limits() -> SessionLimits:
@@ -117,19 +122,38 @@ def safe_next(target: str | None) -> str | None:
 
 
 # Reachable while an account of a require_otp organisation has not enrolled yet.
-ENROLMENT_ENDPOINTS = {"auth.otp_enrol", "auth.logout", "auth.login", "auth.login_otp", "static"}
+ENROLMENT_ENDPOINTS = {"auth.otp_enrol", "auth.new_password", "auth.logout", "auth.login",
+                       "auth.login_otp", "static"}
+# Reachable while an account must replace a password someone else set (this comes first).
+PASSWORD_CHANGE_ENDPOINTS = {"auth.new_password", "auth.logout", "auth.login", "auth.login_otp",
+                             "static"}
 NO_PORTAL_SESSION_BLUEPRINTS = {"api", "public"}
 
 
+def enforce_password_change():
+    """An app-wide before_request: after an admin's or the operator's reset, every page
+    sends the user to set a password of their own first."""
+    if (request.endpoint is None or request.endpoint in PASSWORD_CHANGE_ENDPOINTS
+            or request.blueprint in NO_PORTAL_SESSION_BLUEPRINTS):
+        return None
+    if not current_user.is_authenticated or not needs_password_change(current_user.user):
+        return None
+    return _send_to(url_for("auth.new_password"))
+
+
+def _send_to(url: str):
+    if request.headers.get("HX-Request"):
+        return "", 403, {"HX-Redirect": url}
+    return redirect(url, 303)
+
+
 def enforce_otp_enrolment():
-    """An app-wide before_request: when the user's organisation requires TOTP and they
-    have none, every other page sends them to enrolment first."""
+    """An app-wide before_request: when the user's organisation requires TOTP (or an
+    admin's reset asks for it again) and they have none, every other page sends them to
+    enrolment first."""
     if (request.endpoint is None or request.endpoint in ENROLMENT_ENDPOINTS
             or request.blueprint in NO_PORTAL_SESSION_BLUEPRINTS):
         return None
     if not current_user.is_authenticated or not needs_otp_enrolment(current_user.user):
         return None
-    enrol_url = url_for("auth.otp_enrol")
-    if request.headers.get("HX-Request"):
-        return "", 403, {"HX-Redirect": enrol_url}
-    return redirect(enrol_url, 303)
+    return _send_to(url_for("auth.otp_enrol"))

@@ -125,6 +125,25 @@ def openapi_document() -> dict:
                                    "auth_key": {"type": "string"}}}, "the new key, shown once")},
                     401, 404, 429),
             }},
+            "/certificates/{contract_number}/notice": {"post": {
+                "operationId": "issueNotice",
+                "summary": "The 「認証キー」のお知らせ PDF for the auth key the surety holds",
+                "description": "One A4 page with the work, principal, product, contract number "
+                               "and auth key, and a QR code of <portal>/lookup#n=…&k=…. "
+                               "Nothing is stored. A wrong key, another surety's number and "
+                               "an unknown number get the same 404; each counts toward the "
+                               "lookup failure limits (429 with Retry-After when locked).",
+                "parameters": [_CONTRACT],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False, "required": ["auth_key"],
+                    "properties": {"auth_key": {"type": "string", "maxLength": 100,
+                                                "description": "the key returned at 201 or at reissue"}}}}}},
+                "responses": _responses({"200": {
+                    "description": "the notice",
+                    "content": {"application/pdf": {"schema": {"type": "string",
+                                                               "contentEncoding": "binary"}}}}},
+                    401, 404, 422, 429, 503),
+            }},
             "/certificates/{contract_number}": {"get": {
                 "operationId": "getCertificate",
                 "summary": "The caller's own certificate: state, revisions, opened by the obligee",

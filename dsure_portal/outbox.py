@@ -31,8 +31,8 @@ def secret_box(config) -> SecretBox:
 
 
 def check_config(config) -> None:
-    if config["ENV"] == "production" and config["SMTP_URL"] and not config["PUBLIC_URL"]:
-        raise ConfigError("DSURE_PUBLIC_URL (the portal's https address, for the links in "
+    if config["ENV"] == "production" and config["SMTP_URL"] and not config["PORTAL_URL"]:
+        raise ConfigError("DSURE_PORTAL_URL (the portal's https address, for the links in "
                           "emails) must be set when DSURE_SMTP_URL is, in production")
 
 
@@ -40,7 +40,7 @@ def delivery_settings(config) -> DeliverySettings:
     lease = config["OUTBOX_LEASE_SECONDS"]
     return DeliverySettings(
         mail=MailSettings(smtp_url=config["SMTP_URL"] or None, sender=config["MAIL_FROM"],
-                          public_url=config["PUBLIC_URL"] or DEVELOPMENT_URL,
+                          public_url=config["PORTAL_URL"] or DEVELOPMENT_URL,
                           timeout=float(config["OUTBOX_TIMEOUT_SECONDS"])),
         box=secret_box(config), policy=target_policy(config),
         backoff=Backoff(max_attempts=int(config["OUTBOX_MAX_ATTEMPTS"])),

@@ -20,11 +20,12 @@ from .clock import Clock, utcnow
 from .db import database, write_transaction
 from .errors import Forbidden, InvalidInput, NotFound
 from .models import BaseModel, Organisation
+# MIN_PASSWORD_LENGTH is re-exported for the forms' length hint.
+from .password_policy import MIN_PASSWORD_LENGTH, check_password_strength  # noqa: F401
 
 ROLES = ("staff", "admin", "auditor", "platform-auditor")
 STAFF_ROLES = ("staff", "admin")               # look up, open and list certificates
 AUDITOR_ROLES = ("auditor", "platform-auditor")  # read the trail; change nothing
-MIN_PASSWORD_LENGTH = 12
 
 _PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the email is unknown, so timing does not tell whether it exists.
@@ -38,6 +39,10 @@ class User(BaseModel):
     password_hash = pw.CharField(max_length=200)
     otp_secret = pw.CharField(max_length=64, null=True)  # base32; None = no TOTP enrolled
     active = pw.BooleanField(default=True)
+    # Set by an admin's or the operator's reset: at the next sign-in the user sets a
+    # password only they know, and enrols TOTP again, before anything else.
+    must_change_password = pw.BooleanField(default=False)
+    must_enrol_otp = pw.BooleanField(default=False)
     created_at = pw.DateTimeField()
     notify_by_email = pw.BooleanField(default=True)  # 新しい版のお知らせメール; opt-out on /account
 
@@ -78,22 +83,28 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_password_strength(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+def check_password_for(user: User, password: str) -> None:
+    """The password policy for ``user``'s account (WeakPassword says why not)."""
+    check_password_strength(password, email=user.email,
+                            organisation_name=user.organisation.name,
+                            organisation_code=user.organisation.code)
 
 
 def add_user(*, org_code: str, email: str, role: str, password: str, actor: str = "operator",
-             clock: Clock = utcnow) -> User:
+             must_change_password: bool = False, clock: Clock = utcnow) -> User:
+    """A new account. ``must_change_password``: the password was chosen by whoever adds
+    the account (an admin, the operator), so the user replaces it at the first sign-in.
+    WeakPassword (an InvalidInput) says why a password is refused."""
     email = normalise_email(email)
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if "@" not in email:
         raise InvalidInput("email must be an email address")
-    check_password_strength(password)
     org = Organisation.get_or_none(Organisation.code == org_code)
     if org is None:
         raise InvalidInput(f"no organisation with code {org_code}")
+    check_password_strength(password, email=email, organisation_name=org.name,
+                            organisation_code=org.code)
     if role == "platform-auditor" and org.kind != "operator":
         raise InvalidInput("platform-auditor is a role of the operator organisation")
     if role != "platform-auditor" and org.kind != "obligee":
@@ -103,9 +114,10 @@ def add_user(*, org_code: str, email: str, role: str, password: str, actor: str 
         if User.get_or_none(User.email == email):
             raise InvalidInput(f"a user with email {email} already exists")
         user = User.create(organisation=org, email=email, role=role, password_hash=password_hash,
-                           created_at=clock())
+                           must_change_password=must_change_password, created_at=clock())
         record("user.added", actor=actor, organisation_code=org.code,
-               details={"user_id": user.id, "email": email, "role": role}, clock=clock)
+               details={"user_id": user.id, "email": email, "role": role,
+                        "must_change_password": must_change_password}, clock=clock)
     return user
 
 
@@ -162,8 +174,9 @@ def sign_out(token: str, *, user: User, address: str | None = None, clock: Clock
                details={"email": user.email, "address": address}, clock=clock)
 
 
-def end_all_sessions(user: User, *, clock: Clock = utcnow) -> None:
-    UserSession.update(ended_at=clock()).where(
+def end_all_sessions(user: User, *, clock: Clock = utcnow) -> int:
+    """End every live session of ``user``; returns how many there were."""
+    return UserSession.update(ended_at=clock()).where(
         UserSession.user == user, UserSession.ended_at.is_null()).execute()
 
 
@@ -181,16 +194,23 @@ def deactivate_user(*, email: str, actor: str = "operator", clock: Clock = utcno
 
 
 def set_password(user: User, password: str, *, actor: str, event: str = "user.password_reset",
-                 clock: Clock = utcnow) -> None:
-    """A new password; every session of the user ends at once."""
-    check_password_strength(password)
+                 must_change: bool = False, clock: Clock = utcnow) -> int:
+    """A new password; every session of the user ends at once (returns how many).
+    ``must_change``: someone else chose it, so the user must replace it at the next
+    sign-in. Callers that end with the user signed in start the new session inside
+    their own transaction around this one."""
+    check_password_for(user, password)
     password_hash = _PASSWORDS.hash(password)
     with write_transaction():
-        User.update(password_hash=password_hash).where(User.id == user.id).execute()
-        end_all_sessions(user, clock=clock)
+        User.update(password_hash=password_hash, must_change_password=must_change).where(
+            User.id == user.id).execute()
+        ended = end_all_sessions(user, clock=clock)
         record(event, actor=actor, organisation_code=user.organisation.code,
-               details={"user_id": user.id}, clock=clock)
+               details={"user_id": user.id, "must_change_password": must_change,
+                        "sessions_ended": ended}, clock=clock)
     user.password_hash = password_hash
+    user.must_change_password = must_change
+    return ended
 
 
 def reactivate_user(user: User, *, actor: str, clock: Clock = utcnow) -> None:
@@ -222,31 +242,36 @@ def use_otp_code(user: User, secret: str, code: str | None, *, clock: Clock = ut
 
 def enrol_otp(user: User, *, secret: str, code: str | None, actor: str,
               clock: Clock = utcnow) -> bool:
-    """Save ``secret`` as the user's TOTP secret once ``code`` proves their app has it."""
+    """Save ``secret`` as the user's TOTP secret once ``code`` proves their app has it.
+    The step alone: the account page goes through ``credentials.enrol_otp``, which asks
+    for the password first, ends the other sessions and hands out recovery codes."""
     if not use_otp_code(user, secret, code, clock=clock):
         return False
-    with write_transaction():
-        User.update(otp_secret=secret).where(User.id == user.id).execute()
-        record("otp.enrolled", actor=actor, organisation_code=user.organisation.code,
-               details={"user_id": user.id}, clock=clock)
-    user.otp_secret = secret
+    store_otp_secret(user, secret, actor=actor, clock=clock)
     return True
 
 
-def remove_otp(user: User, *, actor: str, clock: Clock = utcnow) -> None:
-    """Forget the user's TOTP secret (lost phone; or they turn it off). Their sessions end,
-    so the next sign-in follows the new rule (and enrolment when the organisation
-    requires it)."""
+def store_otp_secret(user: User, secret: str, *, actor: str, details: dict | None = None,
+                     clock: Clock = utcnow) -> None:
+    """Record a secret whose code was already checked (``use_otp_code``); audited, never
+    with the secret."""
     with write_transaction():
-        User.update(otp_secret=None).where(User.id == user.id).execute()
-        end_all_sessions(user, clock=clock)
-        record("otp.removed", actor=actor, organisation_code=user.organisation.code,
-               details={"user_id": user.id}, clock=clock)
-    user.otp_secret = None
+        User.update(otp_secret=secret, must_enrol_otp=False).where(User.id == user.id).execute()
+        record("otp.enrolled", actor=actor, organisation_code=user.organisation.code,
+               details={"user_id": user.id, **(details or {})}, clock=clock)
+    user.otp_secret = secret
+    user.must_enrol_otp = False
 
 
 def needs_otp_enrolment(user: User) -> bool:
-    return bool(user.organisation.require_otp) and not user.otp_secret
+    """The organisation requires TOTP, or an admin's reset of the user's TOTP asks for a
+    new enrolment, and the user has none yet."""
+    return bool(user.organisation.require_otp or user.must_enrol_otp) and not user.otp_secret
+
+
+def needs_password_change(user: User) -> bool:
+    """An admin or the operator chose the user's password: the user replaces it first."""
+    return bool(user.must_change_password)
 
 
 # --- an obligee admin's staff ------------------------------------------------------------

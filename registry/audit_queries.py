@@ -19,7 +19,7 @@ from .errors import Forbidden
 from .history import KIND_LABELS, hidden_by
 from .models import AuditEvent, Certificate, Organisation, Revision, SigningKey
 from .normalise import normalise_contract_number
-from .signatures import is_canonical, sha256_hex, signature_is_valid
+from .signatures import check_stored, sha256_hex
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PAGE_SIZE = 50
@@ -31,6 +31,9 @@ EVENT_LABELS = {
     "lookup.succeeded": "照会(成功)",
     "lookup.failed": "照会(失敗)",
     "lookup.locked": "照会(ロック中)",
+    "notice.issued": "認証キーのお知らせの発行",
+    "notice.refused": "お知らせ発行の拒否",
+    "notice.locked": "お知らせ発行(ロック中)",
     "certificate.viewed": "保証証書の閲覧",
     "login.succeeded": "ログイン",
     "login.failed": "ログイン失敗",
@@ -38,12 +41,21 @@ EVENT_LABELS = {
     "user.added": "利用者の追加",
     "user.deactivated": "利用者の無効化",
     "user.password_reset": "パスワード再設定",
+    "user.password_changed": "パスワード変更(本人)",
+    "reauthentication.failed": "本人確認の失敗",
+    "otp.enrolled": "二段階認証の設定",
+    "otp.removed": "二段階認証の解除(本人)",
+    "otp.reset": "二段階認証の解除(管理者)",
+    "otp.recovery_code_used": "回復コードの使用",
+    "otp.recovery_codes_replaced": "回復コードの再発行",
     "organisation.added": "組織の登録",
     "api_client.added": "APIクライアントの登録",
     "signing_key.added": "署名鍵の登録",
     "api.authentication_failed": "API認証の失敗",
     "audit.exported": "監査ログのCSV出力",
     "evidence.exported": "証拠パッケージの出力",
+    "checkpoint.timestamp_failed": "タイムスタンプ取得の失敗",
+    "checkpoint.file_failed": "チェックポイント書き出しの失敗",
 }
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 
@@ -321,13 +333,14 @@ def revision_records(certificate: Certificate) -> list[RevisionRecord]:
         by = hidden.get(r.number)
         reason = f"{HIDDEN_REASONS[kinds[by]]} (No.{by})" if by is not None else None
         seq, digest = accepted.get(r.number, (None, None))
+        stored = check_stored(bytes(r.signing_key.public_key), canonical, signature)
         records.append(RevisionRecord(
             number=r.number, kind=r.kind, kind_label=KIND_LABELS.get(r.kind, r.kind),
             supersedes=r.supersedes, arrived_at=r.arrived_at, hidden_by=by, hidden_reason=reason,
             canonical=canonical, signature=signature, key_id=r.signing_key.key_id,
             fingerprint=r.signing_key.fingerprint, public_key=bytes(r.signing_key.public_key),
-            signature_valid=signature_is_valid(bytes(r.signing_key.public_key), canonical, signature),
-            canonical_ok=is_canonical(canonical), canonical_sha256=sha256_hex(canonical),
+            signature_valid=stored.signature_valid, canonical_ok=stored.canonical,
+            canonical_sha256=sha256_hex(canonical),
             accepted_digest=digest, accepted_seq=seq))
     return records
 

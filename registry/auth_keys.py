@@ -18,6 +18,8 @@ from .normalise import normalise_auth_key
 # No 0/O, 1/l/I: staff copy these from a PDF by eye.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 LENGTH = 12
+# What a person misreads as one of the alphabet's characters; never in a key.
+LOOKALIKES = "0O1lI"
 
 # OWASP's argon2id minimum: 19 MiB, t=2, p=1. The salt is per row, inside the hash.
 _ARGON2 = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -25,6 +27,19 @@ _ARGON2 = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 def generate_auth_key() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def key_format_problem(typed: str) -> str | None:
+    """Why ``typed`` cannot be any auth key ("lookalike": it holds 0/O/1/l/I, "characters":
+    other characters, "length": not 12), or None when it could be one. Public knowledge:
+    says nothing about any certificate."""
+    key = normalise_auth_key(typed)
+    strangers = {c for c in key if c not in ALPHABET}
+    if strangers:
+        return "lookalike" if strangers <= set(LOOKALIKES) else "characters"
+    if len(key) != LENGTH:
+        return "length"
+    return None
 
 
 class AuthKeyHasher:

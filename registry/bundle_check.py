@@ -2,11 +2,12 @@
 """Check a dsure-portal evidence bundle offline.
 
     python verify_bundle.py [BUNDLE.zip | DIRECTORY] [--surety-key FINGERPRINT|PEM]...
-                            [--platform-key FINGERPRINT|PEM]...
+                            [--platform-key FINGERPRINT|PEM]... [--tsa-ca PEM]
 
 Needs only Python 3.10+, ``cryptography`` and ``rfc8785`` (pip install cryptography
 rfc8785); no database, no network. Without an argument it checks the directory it sits
-in (the unpacked bundle). Exit status 0: every revision verifies; 1: the first problem is
+in (the unpacked bundle). The checkpoints and RFC 3161 time-stamps are checked by
+bundle_checkpoints.py beside it (its docstring says how far without rfc3161-client). Exit status 0: every revision verifies; 1: the first problem is
 printed, naming the file. This very file is ``registry/bundle_check.py`` of dsure-portal,
 copied into every bundle unchanged.
 
@@ -15,7 +16,8 @@ the public key in keys/ (and that key's SHA-256 fingerprint); that the bytes are
 canonical JSON; that the document's own number, kind and supersedes match revisions.json;
 the SHA-256 recorded at acceptance. Then: revisions numbered 1..n without gaps, which
 revisions are hidden (corrected or cancelled) recomputed from the signed documents, the
-platform's signature over revisions.json when present, and SHA256SUMS over every file.
+platform's signature over revisions.json when present, each revision's checkpoint of the
+platform's audit chain and its time-stamp token, and SHA256SUMS over every file.
 
 Trust: a bundle alone only proves it agrees with itself; whoever forged it could have put
 their own keys in. Pass the fingerprints you trust from outside the bundle (the surety's
@@ -37,6 +39,11 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+try:
+    from . import bundle_checkpoints
+except ImportError:  # run stand-alone from an unpacked bundle: the copy beside this file
+    import bundle_checkpoints
 
 FORMAT = "dsure-portal/evidence-bundle/v1"
 METADATA = "revisions.json"
@@ -70,6 +77,7 @@ class Report:
     platform_fingerprint: str | None = None
     anchored: Anchors = Anchors()
     problems: list = dataclasses.field(default_factory=list)
+    notes: list = dataclasses.field(default_factory=list)  # what the checkpoints showed
     # Files that proved authentic on their own (a signature over them verified): when
     # SHA256SUMS disagrees with one of these, SHA256SUMS is what was changed.
     authentic: set = dataclasses.field(default_factory=set)
@@ -153,12 +161,23 @@ def _load_key(files: _Files, name: str, problems: list) -> bytes | None:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _verify(raw_key: bytes, signature: bytes, data: bytes) -> bool:
+def verify_signature(raw_key: bytes, signature: bytes, data: bytes) -> bool:
     try:
         Ed25519PublicKey.from_public_bytes(raw_key).verify(signature, data)
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+def canonical_document(data: bytes) -> dict | None:
+    """The document when ``data`` is its RFC 8785 canonical form, else None. This checker
+    and ``verify_signature`` are the stand-alone copy of registry.signatures.check_stored
+    (tests/registry/test_one_verifier.py holds the two to the same verdicts)."""
+    try:
+        document = json.loads(data)
+        return document if rfc8785.dumps(document) == data else None
+    except (ValueError, UnicodeDecodeError, rfc8785.CanonicalizationError):
+        return None
 
 
 def _check_revision(files: _Files, sums: dict, meta: dict, report: Report) -> dict | None:
@@ -178,20 +197,19 @@ def _check_revision(files: _Files, sums: dict, meta: dict, report: Report) -> di
     if _sha256(raw_key) != meta.get("fingerprint"):
         problems.append(Problem(key_name, "its SHA-256 fingerprint differs from revisions.json"))
         return None
-    if not _verify(raw_key, signature, canonical):
+    if not verify_signature(raw_key, signature, canonical):
         culprit = _changed(files, sums, doc_name, sig_name) or doc_name
         problems.append(Problem(culprit, f"the surety's signature ({sig_name}) does not verify over "
                                          f"{doc_name} with {key_name}"))
         return None
-    try:
-        document = json.loads(canonical)
-        if rfc8785.dumps(document) != canonical:
-            raise ValueError
-    except (ValueError, UnicodeDecodeError, rfc8785.CanonicalizationError):
+    document = canonical_document(canonical)
+    if document is None:
         problems.append(Problem(doc_name, "not RFC 8785 canonical JSON"))
         return None
     if meta.get("canonical_sha256") not in (None, _sha256(canonical)):
-        problems.append(Problem(doc_name, "its SHA-256 differs from the one recorded at acceptance"))
+        # The surety's signature holds, so the record of it is the suspect when it changed.
+        problems.append(Problem(_changed(files, sums, METADATA) or doc_name,
+                                f"the SHA-256 of {doc_name} differs from the one recorded at acceptance"))
     else:
         report.authentic |= {doc_name, sig_name, key_name}
     if report.anchored.surety and meta["fingerprint"] not in report.anchored.surety:
@@ -216,7 +234,7 @@ def _check_platform_signature(files: _Files, sums: dict, raw_metadata: bytes, re
     if platform_sig is None:
         report.problems.append(Problem(PLATFORM_SIGNATURE, "missing"))
     elif raw is not None:
-        if _verify(raw, platform_sig, raw_metadata):
+        if verify_signature(raw, platform_sig, raw_metadata):
             report.platform_fingerprint = _sha256(raw)
             report.authentic |= {METADATA, PLATFORM_SIGNATURE, PLATFORM_KEY}
         else:
@@ -243,9 +261,9 @@ def _check_sums(files: _Files, sums: dict, report: Report) -> None:
             report.problems.append(Problem(name, "not listed in SHA256SUMS"))
 
 
-def check_bundle(path: str | Path, anchors: Anchors = Anchors()) -> Report:
+def check_bundle(path: str | Path, anchors: Anchors = Anchors(), tsa_roots: list = ()) -> Report:
     """Check the bundle at ``path`` (a .zip or an unpacked directory), against the
-    trusted key fingerprints in ``anchors`` when given."""
+    trusted key fingerprints in ``anchors`` and TSA root certificates when given."""
     path = Path(path)
     report = Report(anchored=anchors)
     try:
@@ -268,6 +286,7 @@ def check_bundle(path: str | Path, anchors: Anchors = Anchors()) -> Report:
     revisions = [r for r in metadata["revisions"] if isinstance(r, dict)]
     report.revisions = len(revisions)
 
+    _check_platform_signature(files, sums, raw_metadata, report)  # is the record itself genuine?
     for meta in revisions:
         _check_revision(files, sums, meta, report)
     numbers = [r.get("number") for r in revisions]
@@ -280,7 +299,9 @@ def check_bundle(path: str | Path, anchors: Anchors = Anchors()) -> Report:
                                                      "does not follow from the signed documents"))
     report.fingerprints = tuple(sorted({r.get("fingerprint") for r in revisions}))
 
-    _check_platform_signature(files, sums, raw_metadata, report)
+    platform = set(anchors.platform) or ({report.platform_fingerprint} - {None})
+    problems, report.notes = bundle_checkpoints.check(files, revisions, platform, list(tsa_roots))
+    report.problems += [Problem(name, reason) for name, reason in problems]
     report.problems += sum_problems
     _check_sums(files, sums, report)
     return report
@@ -304,6 +325,18 @@ def anchors_from(surety_keys, platform_keys) -> Anchors:
                    frozenset(map(fingerprint_of, platform_keys)))
 
 
+def tsa_roots_from(path: str | None) -> list:
+    """The TSA root certificates in a PEM file (none without a path); ValueError or
+    OSError when it cannot be read."""
+    if not path:
+        return []
+    from cryptography import x509
+    roots = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    if not roots:
+        raise ValueError(f"{path} holds no certificate")
+    return roots
+
+
 def summary(report: Report) -> str:
     """The OK line, saying which keys were anchored to a trusted fingerprint."""
     line = (f"OK {report.revisions} revisions of {report.contract_number}; "
@@ -315,7 +348,7 @@ def summary(report: Report) -> str:
         line += (f"\nNOTE: the {' and '.join(unanchored)} key(s) were taken from the bundle itself; "
                  "compare the fingerprints above with the published ones, or pass "
                  "--surety-key / --platform-key")
-    return line
+    return "\n".join([line, *(f"NOTE: {note}" for note in report.notes)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,13 +358,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="a surety key you trust (repeatable)")
     parser.add_argument("--platform-key", action="append", default=[], metavar="FINGERPRINT|PEM",
                         help="the platform key you trust (repeatable)")
+    parser.add_argument("--tsa-ca", metavar="PEM",
+                        help="the time-stamping authority's root certificate(s) you trust")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         anchors = anchors_from(args.surety_key, args.platform_key)
+        roots = tsa_roots_from(args.tsa_ca)
     except (OSError, ValueError) as exc:
         parser.error(f"a trusted key cannot be read: {exc}")
     report = check_bundle(Path(args.bundle) if args.bundle else Path(__file__).resolve().parent,
-                          anchors)
+                          anchors, roots)
     if not report.ok:
         for problem in report.problems:
             print(problem, file=sys.stderr)

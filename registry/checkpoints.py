@@ -1,4 +1,4 @@
-"""Signed checkpoints of the audit chain (DESIGN §6).
+"""Signed checkpoints of the audit chain (DESIGN §6, §11).
 
 A checkpoint is a small JSON document, signed with the platform's own Ed25519 key, that
 names the chain head at a moment: its sequence number and entry hash. Someone who keeps
@@ -6,12 +6,12 @@ a copy outside the platform can later prove that the log still *extends* it: the
 at that sequence number still has that hash. Recomputing every hash after a rewrite
 makes ``audit verify`` pass again, but cannot bring back the hash a checkpoint names.
 
-One is written automatically when the first audit event of a new day (Japan Standard
-Time: the day the obligees live in) is appended: it seals the previous day, naming the
-last entry before the new one. Operators write more with ``audit checkpoint``.
+One is made when the log has grown and the newest is older than the interval
+(``write_checkpoint(interval=...)``, run after writes and by ``audit checkpoint``);
+checkpoint_publishing.py copies each out of the database and has it time-stamped.
+Rows with reason ``daily`` were made by earlier releases, one per JST day.
 
-The signing key is a collaborator: the web app (or a script) passes a
-``PlatformSigner`` to ``configure_checkpoints``; nothing here reads app config.
+The signing key is a collaborator passed in by the caller; nothing here reads app config.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import logging
 import os
 from pathlib import Path
 
@@ -31,17 +30,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from . import audit
-from .clock import Clock, isoformat, utcnow
-from .db import database, write_transaction
+from .clock import Clock, isoformat, parse_isoformat, utcnow
+from .db import write_transaction
 from .models import AuditEvent, BaseModel
 
 FORMAT = "dsure-portal/audit-checkpoint/v1"
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
-REASONS = ("daily", "manual")
-
-log = logging.getLogger(__name__)
-
+REASONS = ("daily", "manual", "interval")  # daily: earlier releases only
 
 class Checkpoint(BaseModel):
     """A checkpoint as it was signed; ``document`` is the exact JSON handed out."""
@@ -96,31 +90,16 @@ class PlatformSigner:
         return cls(key)
 
 
-_signer: PlatformSigner | None = None
-
-
-def configure_checkpoints(signer: PlatformSigner | None) -> None:
-    """Set (or with None, clear) the key that signs automatic daily checkpoints."""
-    global _signer
-    _signer = signer
-
-
-def jst_day(occurred_at: str) -> dt.date:
-    """The day in Japan of an audit entry's ``occurred_at`` text (UTC, ``...Z``)."""
-    moment = dt.datetime.strptime(occurred_at, "%Y-%m-%dT%H:%M:%S.%fZ")
-    return (moment.replace(tzinfo=dt.timezone.utc).astimezone(JST)).date()
-
-
 def _signed_bytes(document: dict) -> bytes:
     return rfc8785.dumps({k: v for k, v in document.items() if k != "signature"})
 
 
 def _document(signer: PlatformSigner, head: AuditEvent, *, entries: int, reason: str,
-              created_at: str, day: dt.date | None) -> dict:
+              created_at: str) -> dict:
     document = {
         "format": FORMAT,
         "reason": reason,
-        "sealed_day_jst": day.isoformat() if day else None,
+        "sealed_day_jst": None,  # the JST day a "daily" checkpoint of earlier releases sealed
         "created_at": created_at,
         "entries": entries,
         "head_seq": head.seq,
@@ -134,45 +113,54 @@ def _document(signer: PlatformSigner, head: AuditEvent, *, entries: int, reason:
     return document
 
 
+def file_bytes(checkpoint: Checkpoint) -> bytes:
+    """The checkpoint as handed out: the bytes of its file, of its download, and the ones
+    an RFC 3161 time-stamp covers."""
+    return checkpoint.document.encode("utf-8")
+
+
 def _store(document: dict) -> Checkpoint:
     return Checkpoint.create(head_seq=document["head_seq"], head_hash=document["head_hash"],
                              reason=document["reason"], created_at=document["created_at"],
                              document=json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
-def write_checkpoint(*, signer: PlatformSigner, reason: str = "manual",
-                     clock: Clock = utcnow) -> Checkpoint | None:
-    """Sign the current chain head and keep the checkpoint; None when the log is empty."""
+def write_checkpoint(*, signer: PlatformSigner, reason: str = "manual", clock: Clock = utcnow,
+                     interval: float | None = None, force: bool = False) -> Checkpoint | None:
+    """Sign the current chain head and keep the checkpoint. None when the log is empty,
+    when the newest checkpoint already names the head (unless ``force``), or when it is
+    younger than ``interval`` seconds. Serialised with every chain append, so two
+    instances asking at once make one checkpoint, not two."""
     if reason not in REASONS:
         raise ValueError(f"reason must be one of {REASONS}")
     with write_transaction():
         head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
         if head is None:
             return None
+        now = clock()
+        last = newest()
+        if last is not None and not force:
+            if last.head_seq >= head.seq:
+                return None
+            if interval is not None and now - created_time(last) < dt.timedelta(seconds=interval):
+                return None
         entries = AuditEvent.select().where(AuditEvent.seq <= head.seq).count()
         return _store(_document(signer, head, entries=entries, reason=reason,
-                                created_at=isoformat(clock()), day=None))
+                                created_at=isoformat(now)))
 
 
-def _seal_previous_day(event: AuditEvent, previous: AuditEvent | None) -> None:
-    """audit.record's append hook: the first entry of a new JST day seals the last one."""
-    if _signer is None or previous is None:
-        return
-    if jst_day(event.occurred_at) <= jst_day(previous.occurred_at):
-        return
+def created_time(checkpoint: Checkpoint | dict) -> dt.datetime:
+    """When a checkpoint (row or document) was made, naive UTC; one whose time cannot be
+    read counts as made long ago."""
+    text = checkpoint.get("created_at") if isinstance(checkpoint, dict) else checkpoint.created_at
     try:
-        with database.atomic():  # a savepoint: a failure here must not lose the event
-            _store(_document(_signer, previous, entries=previous.seq, reason="daily",
-                             created_at=event.occurred_at, day=jst_day(previous.occurred_at)))
-    except Exception:  # noqa: BLE001 - the audit event matters more than its checkpoint
-        log.exception("could not write the daily audit checkpoint after entry %s", previous.seq)
+        return parse_isoformat(text)
+    except (TypeError, ValueError):
+        return dt.datetime.min
 
 
-audit.on_append(_seal_previous_day)
-
-
-def latest(limit: int = 10) -> list[Checkpoint]:
-    return list(Checkpoint.select().order_by(Checkpoint.id.desc()).limit(limit))
+def newest() -> Checkpoint | None:
+    return Checkpoint.select().order_by(Checkpoint.id.desc()).first()
 
 
 def parse(data: bytes | str) -> dict:

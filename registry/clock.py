@@ -14,3 +14,8 @@ def utcnow() -> dt.datetime:
 
 def isoformat(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_isoformat(text: str) -> dt.datetime:
+    """The inverse of ``isoformat``; ValueError or TypeError when ``text`` is not one."""
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")

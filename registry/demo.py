@@ -127,7 +127,10 @@ def load_demo(*, instance_path: str, hasher: AuthKeyHasher) -> dict:
     instance = Path(instance_path)
     for code, name, _ in OBLIGEES:
         if not Organisation.get_or_none(Organisation.code == code):
-            add_organisation(kind="obligee", code=code, name=name, actor="demo")
+            # Password-only on purpose: the printed demo logins work without an
+            # authenticator app. A real organisation requires TOTP unless told otherwise.
+            add_organisation(kind="obligee", code=code, name=name, require_otp=False,
+                             actor="demo")
     if not Organisation.get_or_none(Organisation.code == SURETY["code"]):
         add_organisation(kind="surety", code=SURETY["code"], name=SURETY["name"], actor="demo")
     token = None

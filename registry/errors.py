@@ -59,3 +59,26 @@ class InvalidInput(RegistryError):
     """Bad operator or user input outside a document (CLI arguments, form fields)."""
 
     reason = "invalid_input"
+
+
+class UnreadableNotice(InvalidInput):
+    """A notice (PDF or pasted text) that gives no (contract number, auth key) pair.
+    ``reason`` says why, one of UnreadableNotice.REASONS; nothing of the input is kept."""
+
+    REASONS = ("not_pdf", "too_large", "encrypted", "broken", "no_text", "too_much",
+               "no_pair", "too_many_pairs", "text_too_long")
+
+    def __init__(self, reason: str):
+        assert reason in self.REASONS, reason
+        super().__init__(f"The notice cannot be read: {reason}.")
+        self.reason = reason
+
+
+class LookupLocked(RegistryError):
+    """Too many failed lookups: nothing is checked until ``until``."""
+
+    reason = "lookup_locked"
+
+    def __init__(self, until):
+        super().__init__("Too many failed attempts; try again later.")
+        self.until = until

@@ -6,8 +6,10 @@ A zip with one folder ``evidence-<contract number>/`` holding each revision's ca
 bytes exactly as signed (``revisions/NNN.json``) and its raw 64-byte Ed25519 signature
 (``revisions/NNN.sig``), the surety's public keys (``keys/<key_id>.pem``), the revision
 metadata (``revisions.json``; arrival times are the platform's statement, so the platform
-signs that file when it has a key), a README in Japanese and English, ``verify_bundle.py``
-(registry/bundle_check.py, which needs only cryptography and rfc8785) and SHA256SUMS.
+signs that file when it has a key), the first audit checkpoint after each acceptance with
+its RFC 3161 token (``checkpoints/``), a README in Japanese and English,
+``verify_bundle.py`` (registry/bundle_check.py, which needs only cryptography and rfc8785,
+with registry/bundle_checkpoints.py beside it) and SHA256SUMS.
 """
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ import json
 import zipfile
 from pathlib import Path
 
-from . import bundle_check
+from . import bundle_check, bundle_checkpoints, timestamps
 from .audit import record
 from .audit_queries import revision_records
-from .checkpoints import PlatformSigner
+from .checkpoints import PlatformSigner, file_bytes
 from .clock import Clock, isoformat, utcnow
 from .errors import NotFound
 from .models import Certificate, Organisation
@@ -44,7 +46,9 @@ README = """\
   revisions.json       各リビジョンの番号・対象・supersedes・電子保証発行日時(到着時刻)・
                        鍵ID・指紋・非表示の理由
   revisions.json.sig   revisions.json へのプラットフォームの署名 (platform-public-key.pem で検証)
-  verify_bundle.py     一括検証スクリプト
+  checkpoints/NNN.json 受付後最初の監査ログのチェックポイント (プラットフォームの署名付き)
+  checkpoints/NNN.tsr  そのチェックポイントへの時刻認証局の RFC 3161 タイムスタンプ
+  verify_bundle.py     一括検証スクリプト (bundle_checkpoints.py も使います)
   SHA256SUMS           全ファイルの SHA-256
 
 検証のしかた:
@@ -59,6 +63,10 @@ README = """\
       openssl pkeyutl -verify -pubin -inkey keys/<key_id>.pem -rawin \\
           -in revisions/001.json -sigfile revisions/001.sig
     「Signature Verified Successfully」と表示されれば有効です。
+    タイムスタンプは、時刻認証局のルート証明書 (tsa-ca.pem) を用意して:
+      openssl ts -verify -data checkpoints/NNN.json -in checkpoints/NNN.tsr -CAfile tsa-ca.pem
+    「Verification: OK」で、そのチェックポイント (受付までの監査ログ) がその時刻に
+    存在し、以後改ざんされていないことが確かめられます。
  3. 公開鍵の指紋 (SHA-256) を、保証会社が公表している指紋と照合してください:
       openssl pkey -pubin -in keys/<key_id>.pem -outform DER | tail -c 32 | sha256sum
  4. ファイルの欠損・破損の確認: sha256sum -c SHA256SUMS
@@ -77,7 +85,10 @@ exact bytes the surety signed.
   revisions.json       number, kind, supersedes, arrival time (the official issue time),
                        key id, fingerprint and why a revision is hidden, per revision
   revisions.json.sig   the platform's signature over revisions.json (platform-public-key.pem)
-  verify_bundle.py     checks everything at once
+  checkpoints/NNN.json the first checkpoint of the audit log after the revision was
+                       accepted, signed by the platform
+  checkpoints/NNN.tsr  a time-stamping authority's RFC 3161 token over that checkpoint
+  verify_bundle.py     checks everything at once (with bundle_checkpoints.py)
   SHA256SUMS           SHA-256 of every file
 
 To verify:
@@ -92,6 +103,10 @@ To verify:
       openssl pkeyutl -verify -pubin -inkey keys/<key_id>.pem -rawin \\
           -in revisions/001.json -sigfile revisions/001.sig
     "Signature Verified Successfully" means valid.
+    A time-stamp, with the TSA's root certificate (tsa-ca.pem):
+      openssl ts -verify -data checkpoints/NNN.json -in checkpoints/NNN.tsr -CAfile tsa-ca.pem
+    "Verification: OK" shows the checkpoint (the log up to the acceptance) existed, unchanged
+    since, at the TSA's time.
  3. Compare the key's SHA-256 fingerprint with the one the surety publishes:
       openssl pkey -pubin -in keys/<key_id>.pem -outform DER | tail -c 32 | sha256sum
  4. Missing or damaged files: sha256sum -c SHA256SUMS
@@ -114,6 +129,23 @@ def _revision_file(number: int, suffix: str) -> str:
     return f"revisions/{number:03d}.{suffix}"
 
 
+def _add_checkpoints(records, files: dict[str, bytes]) -> dict[int, tuple[str, str | None]]:
+    """Each acceptance's covering checkpoint and its token into ``files``; their names
+    by the acceptance's audit seq."""
+    named = {}
+    for seq in sorted({r.accepted_seq for r in records if r.accepted_seq is not None}):
+        found = timestamps.covering(seq)
+        if found is None:
+            continue  # not yet checkpointed: the next checkpoint run will
+        checkpoint, token = found
+        name = f"checkpoints/{checkpoint.head_seq}.json"
+        files[name] = file_bytes(checkpoint)
+        if token is not None:
+            files[f"checkpoints/{checkpoint.head_seq}.tsr"] = bytes(token.token)
+        named[seq] = (name, f"checkpoints/{checkpoint.head_seq}.tsr" if token else None)
+    return named
+
+
 def build_bundle(contract_number: str, *, platform_signer: PlatformSigner | None = None,
                  clock: Clock = utcnow) -> Bundle:
     """The evidence zip of one certificate. Who may have it is the caller's decision."""
@@ -126,6 +158,7 @@ def build_bundle(contract_number: str, *, platform_signer: PlatformSigner | None
     generated_at = isoformat(clock())
     files: dict[str, bytes] = {}
     keys: dict[str, str] = {}
+    proofs = _add_checkpoints(records, files)
     entries = []
     for r in records:
         key_file = f"keys/{r.key_id}.pem"
@@ -133,6 +166,7 @@ def build_bundle(contract_number: str, *, platform_signer: PlatformSigner | None
         files[_revision_file(r.number, "sig")] = r.signature
         files[key_file] = public_key_pem(r.public_key)
         keys[r.key_id] = r.fingerprint
+        checkpoint, timestamp = proofs.get(r.accepted_seq, (None, None))
         entries.append({
             "number": r.number, "kind": r.kind, "supersedes": r.supersedes,
             "arrived_at": isoformat(r.arrived_at), "key_id": r.key_id, "fingerprint": r.fingerprint,
@@ -140,6 +174,7 @@ def build_bundle(contract_number: str, *, platform_signer: PlatformSigner | None
             "document": _revision_file(r.number, "json"),
             "signature": _revision_file(r.number, "sig"), "public_key": key_file,
             "canonical_sha256": r.canonical_sha256, "accepted_event_seq": r.accepted_seq,
+            "checkpoint": checkpoint, "timestamp": timestamp,
         })
     metadata = {
         "format": bundle_check.FORMAT, "contract_number": certificate.contract_number,
@@ -159,6 +194,7 @@ def build_bundle(contract_number: str, *, platform_signer: PlatformSigner | None
                                         generated_at=generated_at,
                                         fingerprints=fingerprints).encode()
     files["verify_bundle.py"] = Path(bundle_check.__file__).read_bytes()
+    files["bundle_checkpoints.py"] = Path(bundle_checkpoints.__file__).read_bytes()
     files[bundle_check.SUMS] = "".join(
         f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())
     ).encode()

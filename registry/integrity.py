@@ -11,19 +11,32 @@ whose own integrity the chain (and a signed checkpoint) proves.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
 import json
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
+
+import rfc8785
 
 from .audit import chain_breaks
 from .db import database, is_postgresql
 from .history import current_revision
 from .models import AuditEvent, Certificate, Organisation, Revision, SigningKey
-from .signatures import is_canonical, sha256_hex, signature_is_valid
+from .signatures import check_stored, sha256_hex
 
 # What the trail says of each certificate: per revision, its acceptance event's details;
 # and the digest of the auth key hash last issued (at revision 1 or a reissue).
 _RECORDED_KINDS = ("revision.accepted", "auth_key.reissued")
+
+
+# What a value that cannot be what its column says raises on the way out (SQLite keeps
+# any type in any column; an attacker with owner rights can write one anywhere).
+UNREADABLE = (TypeError, ValueError, AttributeError, KeyError, IndexError, UnicodeError,
+              OverflowError, rfc8785.CanonicalizationError)
+
+
+def _why(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 @dataclasses.dataclass
@@ -54,10 +67,9 @@ def _recorded() -> _Recorded:
 
 def _bytes_problem(canonical: bytes, signature: bytes, public_key: bytes,
                    accepted: tuple[int, dict] | None) -> str | None:
-    if not signature_is_valid(public_key, canonical, signature):
-        return "signature does not verify over the stored bytes"
-    if not is_canonical(canonical):
-        return "stored bytes are not RFC 8785 canonical"
+    problem = check_stored(public_key, canonical, signature).problem
+    if problem:
+        return problem
     if accepted is None:
         return "no acceptance event in the audit trail"
     if accepted[1].get("canonical_sha256") != sha256_hex(canonical):
@@ -80,8 +92,19 @@ def _row_problems(row, document: dict, accepted: dict) -> Iterator[str]:
             yield f"stored {column} {value!r} differs from the signed document's {signed[column]!r}"
     if accepted.get("key_id") != row.key_id:
         yield "signing key differs from the one recorded when it was accepted"
-    if "arrived_at" in accepted and accepted["arrived_at"] != row.arrived_at.isoformat():
+    if not isinstance(row.arrived_at, dt.datetime):
+        yield f"arrival time {row.arrived_at!r} cannot be read as a date and time"
+    elif "arrived_at" in accepted and accepted["arrived_at"] != row.arrived_at.isoformat():
         yield "arrival time differs from the one recorded when it was accepted"
+
+
+def _revision_problems(row, accepted: tuple[int, dict] | None) -> Iterator[str]:
+    canonical = bytes(row.canonical)
+    problem = _bytes_problem(canonical, bytes(row.signature), bytes(row.public_key), accepted)
+    if problem:
+        yield problem
+    else:
+        yield from _row_problems(row, json.loads(canonical), accepted[1])
 
 
 def _certificate_problems(contract_number: str, rows: list, recorded: _Recorded) -> Iterator[str]:
@@ -122,14 +145,14 @@ def revision_problems() -> Iterator[str]:
         for row in rows:
             label = f"revision {contract_number}/{row.number}"
             accepted = unseen.pop((contract_number, row.number), None)
-            canonical = bytes(row.canonical)
-            problem = _bytes_problem(canonical, bytes(row.signature), bytes(row.public_key), accepted)
-            if problem:
-                yield f"{label}: {problem}"
-                continue
-            for problem in _row_problems(row, json.loads(canonical), accepted[1]):
-                yield f"{label}: {problem}"
-        yield from _certificate_problems(contract_number, rows, recorded)
+            try:
+                yield from (f"{label}: {p}" for p in _revision_problems(row, accepted))
+            except UNREADABLE as exc:
+                yield f"{label}: a stored value cannot be read ({_why(exc)})"
+        try:
+            yield from _certificate_problems(contract_number, rows, recorded)
+        except UNREADABLE as exc:
+            yield f"certificate {contract_number}: a stored value cannot be read ({_why(exc)})"
     for (contract_number, number), (seq, _) in sorted(unseen.items()):
         yield f"revision {contract_number}/{number}: accepted in audit entry {seq} but not stored"
 
@@ -145,11 +168,26 @@ def _snapshot():
     return database.atomic()
 
 
-def verify_all() -> tuple[int, list[str]]:
-    """(number of audit entries, problems): the first chain break, then every revision
-    or certificate that does not agree with what was signed and recorded."""
+def _collect(what: str, problems: Callable[[], Iterable[str]]) -> list[str]:
+    """The problems found until a value stopped the walk, then one naming where."""
+    found = []
+    try:
+        for problem in problems():
+            found.append(problem)
+    except UNREADABLE as exc:
+        found.append(f"{what}: a stored value cannot be read ({_why(exc)})")
+    return found
+
+
+def verify_all(outside: Callable[[], Iterable[str]] | None = None) -> tuple[int, list[str]]:
+    """(number of audit entries, problems): the first chain break, then what ``outside``
+    finds (the checkpoint directory and time-stamps, checked in the same snapshot), then
+    every revision or certificate that does not agree with what was signed and recorded."""
     with _snapshot():
         count = AuditEvent.select().count()
-        problems = [f"audit entry {b.seq}: {b.problem}" for b in chain_breaks()]
-        problems += list(revision_problems())
+        problems = _collect("audit trail", lambda: (f"audit entry {b.seq}: {b.problem}"
+                                                    for b in chain_breaks()))
+        if outside is not None:
+            problems += _collect("checkpoints", outside)
+        problems += _collect("stored revisions", revision_problems)
     return count, problems

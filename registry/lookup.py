@@ -68,6 +68,7 @@ class LookupResult:
     outcome: str                          # "found" | "failed" | "locked"
     certificate: Certificate | None = None
     retry_after: dt.datetime | None = None  # when locked: the moment the lock ends
+    locked_by: tuple[str, ...] = ()         # when locked: "user", "contract", "ip"
 
     @property
     def found(self) -> bool:
@@ -91,21 +92,24 @@ def _subjects(user_id: int, number: str | None, address: str | None,
 def look_up(*, user_id: int, actor: str, organisation_id: int, organisation_code: str,
             contract_number: str, auth_key: str, hasher: AuthKeyHasher,
             limits: LookupLimits = LookupLimits(), address: str | None = None,
-            clock: Clock = utcnow) -> LookupResult:
+            source: str | None = None, clock: Clock = utcnow) -> LookupResult:
     """One staff lookup. The attempt is counted as a failure *before* the key is checked
     (and the count withdrawn on success), inside the serialised write transaction, so
     parallel requests cannot all slip under the limit. The auth key typed is never
     recorded anywhere; a number that does not parse is not recorded either (it may be
-    a key typed into the wrong field)."""
+    a key typed into the wrong field). ``source`` ("notice_pdf", "notice_text") says
+    where a pair read out of a notice came from; typed input has none."""
     number = normalise_contract_number(contract_number)
+    via = {"source": source} if source else {}
     attempt = begin_attempt(FAILURE_KIND, _subjects(user_id, number, address, limits),
                             window=limits.window, clock=clock)
     if attempt.locked:
+        locked_by = tuple(sorted(s.split(":", 1)[0] for s in attempt.locks))
         record("lookup.locked", actor=actor, organisation_code=organisation_code,
                contract_number=number,
-               details={"locked": sorted(s.split(":", 1)[0] for s in attempt.locks),
-                        "until": attempt.locked_until.isoformat() + "Z"}, clock=clock)
-        return LookupResult("locked", retry_after=attempt.locked_until)
+               details={"locked": list(locked_by),
+                        "until": attempt.locked_until.isoformat() + "Z", **via}, clock=clock)
+        return LookupResult("locked", retry_after=attempt.locked_until, locked_by=locked_by)
 
     # The slow part (argon2id) outside the lock.
     cert, reason = _locate(number, auth_key, organisation_code, hasher)
@@ -113,12 +117,24 @@ def look_up(*, user_id: int, actor: str, organisation_id: int, organisation_code
     with write_transaction():
         if cert is None:
             record("lookup.failed", actor=actor, organisation_code=organisation_code,
-                   contract_number=number, details={"reason": reason}, clock=clock)
+                   contract_number=number, details={"reason": reason, **via}, clock=clock)
             return LookupResult("failed")
         attempt.withdraw()
         added = portfolio.add_to_list(organisation_id=organisation_id, certificate_id=cert.id,
                                       user_id=user_id, clock=clock)
         record("lookup.succeeded", actor=actor, organisation_code=organisation_code,
-               contract_number=cert.contract_number, details={"added_to_list": added},
+               contract_number=cert.contract_number, details={"added_to_list": added, **via},
                clock=clock)
     return LookupResult("found", certificate=cert)
+
+
+def look_up_many(pairs, **lookup) -> list[LookupResult]:
+    """Each (contract_number, auth_key) pair of a notice through ``look_up``, exactly as if
+    typed, in order. Once the account or the address is locked the rest are not tried
+    (and read as locked); a lock on one number does not stop the others."""
+    results: list[LookupResult] = []
+    for pair in pairs:
+        stopped = next((r for r in results if r.locked and set(r.locked_by) & {"user", "ip"}), None)
+        results.append(stopped or look_up(contract_number=pair.contract_number,
+                                          auth_key=pair.auth_key, **lookup))
+    return results

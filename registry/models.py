@@ -19,7 +19,7 @@ class Organisation(BaseModel):
     kind = pw.CharField(max_length=16, choices=[(k, k) for k in KINDS])
     code = pw.CharField(max_length=16, unique=True)
     name = pw.CharField(max_length=200)
-    require_otp = pw.BooleanField(default=False)
+    require_otp = pw.BooleanField(default=True)  # TOTP for every user, unless allowed otherwise
     created_at = pw.DateTimeField()
 
 

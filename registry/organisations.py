@@ -19,8 +19,10 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_organisation(*, kind: str, code: str, name: str, require_otp: bool = False,
+def add_organisation(*, kind: str, code: str, name: str, require_otp: bool = True,
                      actor: str = "operator", clock: Clock = utcnow) -> Organisation:
+    """Every user of a new organisation must use TOTP, unless the operator explicitly
+    allows password-only sign-in (``require_otp=False``, audited as such)."""
     if kind not in Organisation.KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(Organisation.KINDS)}")
     if kind == "obligee" and not is_valid_obligee_code(code):
@@ -33,7 +35,8 @@ def add_organisation(*, kind: str, code: str, name: str, require_otp: bool = Fal
         org = Organisation.create(kind=kind, code=code, name=name.strip(),
                                   require_otp=require_otp, created_at=clock())
         record("organisation.added", actor=actor, organisation_code=code,
-               details={"kind": kind, "name": org.name, "require_otp": require_otp}, clock=clock)
+               details={"kind": kind, "name": org.name, "require_otp": require_otp,
+                        "allow_password_only": not require_otp}, clock=clock)
     return org
 
 

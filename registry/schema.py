@@ -10,10 +10,12 @@ from .models import CORE_MODELS
 
 
 def all_models() -> list:
-    from . import accounts, checkpoints, portfolio, throttle, verification_runs
+    from . import (accounts, checkpoints, portfolio, recovery_codes, throttle, timestamps,
+                   verification_runs)
     from .notifications import models as notifications
-    return (CORE_MODELS + accounts.MODELS + throttle.MODELS + portfolio.MODELS
-            + checkpoints.MODELS + verification_runs.MODELS + notifications.MODELS)
+    return (CORE_MODELS + accounts.MODELS + recovery_codes.MODELS + throttle.MODELS
+            + portfolio.MODELS + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS
+            + notifications.MODELS)
 
 
 def create_schema() -> Upgrade:

@@ -15,6 +15,7 @@ from .audit import record
 from .clock import Clock, utcnow
 from .db import write_transaction
 from .models import Organisation
+from .recovery_codes import normalise as recovery_code_shape, use_recovery_code
 from .throttle import begin_attempt, locked_until
 
 @dataclasses.dataclass(frozen=True)
@@ -155,26 +156,40 @@ def sign_in_with_otp(*, user_id: int, code: str, address: str | None,
     if not user.active or not user.otp_secret:
         return _refused(user.email, user, address, "inactive" if not user.active else "no_otp",
                         limits, clock)
-    if not use_otp_code(user, user.otp_secret, code, clock=clock):
-        return _refused(user.email, user, address, "wrong_otp", limits, clock)
+    if not _second_factor(user, code, address, clock):
+        return _refused(user.email, user, address, _wrong_code(code), limits, clock)
     attempt.withdraw()
     return _signed_in(user, address, second_factor=True, clock=clock)
+
+
+def _second_factor(user: User, code: str | None, address: str | None, clock: Clock) -> bool:
+    """A code of the user's authenticator app or, in its place, one of their recovery
+    codes (spent at once, and audited)."""
+    return (use_otp_code(user, user.otp_secret, code, clock=clock)
+            or use_recovery_code(user, code, address=address, clock=clock))
+
+
+def _wrong_code(code: str | None) -> str:
+    return "wrong_recovery_code" if recovery_code_shape(code) else "wrong_otp"
 
 
 def reauthenticate(user: User, *, password: str | None = None, otp_code: str | None = None,
                    address: str | None, limits: LoginLimits = LoginLimits(),
                    clock: Clock = utcnow) -> SignIn:
-    """A signed-in user proves it is still them (the current password before a new one,
-    a current code before turning TOTP off). Counted against the same account limit as
+    """A signed-in user proves it is still them: the current password (before a new one,
+    before enrolling TOTP), and a current code or recovery code as well when ``otp_code``
+    is given (before turning TOTP off). Counted against the same account limit as
     sign-in, so a borrowed session is no free password oracle. Outcome: confirmed,
     failed or locked."""
     attempt = _begin(user.email, address, limits, clock)
     if attempt.locked:
         return _locked(user.email, user, address, attempt.locked_until, clock)
-    if otp_code is not None:
-        confirmed, reason = use_otp_code(user, user.otp_secret, otp_code, clock=clock), "wrong_otp"
-    else:
+    confirmed, reason = True, None
+    if password is not None or otp_code is None:
         confirmed, reason = password_matches(user, password), "wrong_password"
+    if confirmed and otp_code is not None:
+        confirmed = bool(user.otp_secret) and _second_factor(user, otp_code, address, clock)
+        reason = _wrong_code(otp_code)
     if not confirmed:
         return _refused(user.email, user, address, reason, limits, clock,
                         event="reauthentication.failed")

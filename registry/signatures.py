@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 
@@ -31,6 +32,33 @@ def signature_is_valid(public_key_raw: bytes, data: bytes, signature: bytes) -> 
         return True
     except (_CryptoInvalidSignature, ValueError):
         return False
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredCheck:
+    """What the stored bytes of a revision prove on their own."""
+
+    signature_valid: bool  # the Ed25519 signature verifies over the stored bytes
+    canonical: bool        # the stored bytes are RFC 8785 canonical (what was signed)
+
+    @property
+    def intact(self) -> bool:
+        return self.signature_valid and self.canonical
+
+    @property
+    def problem(self) -> str | None:
+        if not self.signature_valid:
+            return "signature does not verify over the stored bytes"
+        if not self.canonical:
+            return "stored bytes are not RFC 8785 canonical"
+        return None
+
+
+def check_stored(public_key_raw: bytes, canonical: bytes, signature: bytes) -> StoredCheck:
+    """The one revision verifier: the certificate page, the auditors' views and `audit
+    verify` all ask it (the offline bundle checker keeps a copy that a test holds equal)."""
+    return StoredCheck(signature_valid=signature_is_valid(public_key_raw, canonical, signature),
+                       canonical=is_canonical(canonical))
 
 
 def decode_signature(text: object) -> bytes | None:

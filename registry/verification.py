@@ -10,7 +10,7 @@ import dataclasses
 
 from .history import Status, hidden_by, status_of, visible_revisions
 from .models import Certificate, Organisation, Revision, SigningKey
-from .signatures import is_canonical, signature_is_valid
+from .signatures import check_stored
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,10 +69,10 @@ class Verification:
 
 def verify_revision(certificate: Certificate, revision: Revision) -> Verification:
     key = revision.signing_key
-    canonical = bytes(revision.canonical)
+    stored = check_stored(bytes(key.public_key), bytes(revision.canonical), bytes(revision.signature))
     return Verification(
-        signature_valid=signature_is_valid(bytes(key.public_key), canonical, bytes(revision.signature)),
-        canonical=is_canonical(canonical),
+        signature_valid=stored.signature_valid,
+        canonical=stored.canonical,
         issuer_matches=key.organisation_id == certificate.surety_id,
         surety_name=key.organisation.name,
         key_id=key.key_id,

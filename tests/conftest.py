@@ -82,3 +82,18 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def tsa_server(tmp_path_factory):
+    """A real RFC 3161 TSA on loopback (openssl ts -reply), for the whole session."""
+    from tests.tsa import TestTsa
+    with TestTsa.running(tmp_path_factory.mktemp("tsa")) as tsa:
+        yield tsa
+
+
+@pytest.fixture
+def tsa(tsa_server):
+    tsa_server.down = False
+    yield tsa_server
+    tsa_server.down = False

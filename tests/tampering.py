@@ -53,3 +53,32 @@ def _restore_guards(table: str) -> None:
     from registry.migrations import insert_only_guards
     for statement in insert_only_guards(table, postgresql=is_postgresql()):
         database.execute_sql(statement)
+
+
+def delete_newest_entries(after_seq: int) -> None:
+    """Delete every audit entry after ``after_seq`` and the checkpoints (with their
+    time-stamp tokens) that name them: the chain that is left is self-consistent."""
+    from registry.checkpoints import Checkpoint
+    from registry.timestamps import CheckpointTimestamp
+    with database.atomic():
+        for table in ("audit_event", "checkpoint", "checkpoint_timestamp"):
+            _drop_guards(table)
+        gone = Checkpoint.select(Checkpoint.id).where(Checkpoint.head_seq > after_seq)
+        CheckpointTimestamp.delete().where(CheckpointTimestamp.checkpoint.in_(gone)).execute()
+        Checkpoint.delete().where(Checkpoint.head_seq > after_seq).execute()
+        AuditEvent.delete().where(AuditEvent.seq > after_seq).execute()
+    for table in ("audit_event", "checkpoint", "checkpoint_timestamp"):
+        _restore_guards(table)
+
+
+def write_column(table: str, column: str, value, where: str = "1=1", *, retype: bool = False) -> None:
+    """Store ``value`` in a column; with ``retype``, whatever the column's type says
+    (PostgreSQL: the column is made text first, as an owner can)."""
+    with database.atomic():
+        _drop_guards(table)
+        if retype and is_postgresql():
+            database.execute_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE text")
+        database.execute_sql(f"UPDATE {table} SET {column} = %s WHERE {where}"
+                             if is_postgresql() else
+                             f"UPDATE {table} SET {column} = ? WHERE {where}", (value,))
+    _restore_guards(table)

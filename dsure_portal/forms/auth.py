@@ -20,6 +20,10 @@ _PASSWORD_RULE = Length(min=MIN_PASSWORD_LENGTH, max=256,
                         message=f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
 _CODE_ATTRS = {"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9０-９ ]*",
                "maxlength": 12, "spellcheck": "false", "aria-describedby": "otp-hint"}
+# Where a recovery code (xxxxx-xxxxx, letters too) may stand in for the 6 digits.
+_CODE_OR_RECOVERY_ATTRS = {"autocomplete": "one-time-code", "maxlength": 24, "spellcheck": "false",
+                           "autocapitalize": "off", "aria-describedby": "otp-hint"}
+_CURRENT_PASSWORD = {"autocomplete": "current-password", "maxlength": 256}
 
 
 class LoginForm(FlaskForm):
@@ -34,24 +38,46 @@ class LoginForm(FlaskForm):
                              render_kw={"autocomplete": "current-password", "maxlength": 256})
 
 
+def _current_password(**field_args) -> PasswordField:
+    return PasswordField("現在のパスワード",
+                         validators=[DataRequired(message="現在のパスワードを入力してください。")],
+                         render_kw=_CURRENT_PASSWORD, **field_args)
+
+
 class OtpForm(FlaskForm):
+    """The second sign-in step: a code of the app, or a recovery code in its place."""
+
+    otp = StringField("確認コード(6桁)",
+                      validators=[DataRequired(message="確認コードを入力してください。")],
+                      render_kw=_CODE_OR_RECOVERY_ATTRS)
+
+
+class EnrolOtpForm(FlaskForm):
+    """Binding an authenticator needs the password, so a borrowed session cannot."""
+
+    password = _current_password()
     otp = StringField("確認コード(6桁)",
                       validators=[DataRequired(message="確認コードを入力してください。")],
                       render_kw=_CODE_ATTRS)
 
 
 class OtpRemoveForm(FlaskForm):
-    """Turning TOTP off needs a current code, so a borrowed session cannot do it."""
+    """Turning TOTP off needs the password and a current code (or a recovery code)."""
 
-    otp = StringField("確認コード(6桁)",
+    password = _current_password(id="otp-remove-password")  # unique on /account
+    otp = StringField("確認コード(6桁)または回復コード",
                       validators=[DataRequired(message="確認コードを入力してください。")],
-                      render_kw={**_CODE_ATTRS, "aria-describedby": "otp-remove-hint"})
+                      render_kw={**_CODE_OR_RECOVERY_ATTRS, "aria-describedby": "otp-remove-hint"})
+
+
+class RecoveryCodesForm(FlaskForm):
+    """A new set of recovery codes needs the password."""
+
+    password = _current_password()
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "現在のパスワード", validators=[DataRequired(message="現在のパスワードを入力してください。")],
-        render_kw={"autocomplete": "current-password"})
+    current_password = _current_password()
     new_password = PasswordField(
         "新しいパスワード", validators=[DataRequired(message="新しいパスワードを入力してください。"),
                                  _PASSWORD_RULE],

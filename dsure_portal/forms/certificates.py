@@ -1,10 +1,14 @@
-"""Staff forms: the lookup (number + auth key) and the search of the organisation's list."""
+"""Staff forms: the lookup (number + auth key, or the notice that carries them) and the
+search of the organisation's list."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from flask_wtf.file import FileField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation
 
+from registry.auth_keys import LENGTH, key_format_problem
+from registry.normalise import normalise_auth_key, normalise_contract_number
 from registry.presentation import PRODUCT_LABELS
 
 try:  # WTForms 3.3 deprecates (value, label) tuples for choices
@@ -14,17 +18,55 @@ except ImportError:  # pragma: no cover - older WTForms
         return (value, label)
 
 
+def contract_number_format(form, field) -> None:
+    """The shape of a contract number is public: saying it is wrong reveals nothing, so a
+    malformed number is answered here and never becomes a (counted) lookup."""
+    if field.data and normalise_contract_number(field.data) is None:
+        raise StopValidation("保証契約番号は「12345-678901」のように、数字5桁と6桁で入力してください。")
+
+
+KEY_FORMAT_MESSAGES = {
+    "lookalike": "認証キーには数字の0・1や英字のO・I・l(小文字のエル)は使われていません。"
+                 "お知らせの文字をもう一度お確かめください。",
+    "characters": f"認証キーは英字と数字の{LENGTH}文字です。",
+    "length": f"認証キーは{LENGTH}文字です(入力されたのは{{count}}文字です)。",
+}
+
+
+def auth_key_format(form, field) -> None:
+    problem = key_format_problem(field.data or "") if field.data else None
+    if problem:
+        raise StopValidation(KEY_FORMAT_MESSAGES[problem].format(
+            count=len(normalise_auth_key(field.data))))
+
+
 class LookupForm(FlaskForm):
-    # No format validator on purpose: a malformed number must fail exactly like a wrong
-    # key (same page, same work), so it goes to the registry like any other attempt.
+    # Only the shape is checked here; whether number and key match is the registry's
+    # lookup, whose every failure reads the same.
     contract_number = StringField(
-        "保証契約番号", validators=[DataRequired(message="保証契約番号を入力してください。")],
+        "保証契約番号", validators=[DataRequired(message="保証契約番号を入力してください。"),
+                                 contract_number_format],
         render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "text",
                    "aria-describedby": "contract-number-hint", "maxlength": 40})
     auth_key = StringField(
-        "認証キー", validators=[DataRequired(message="認証キーを入力してください。")],
+        "認証キー", validators=[DataRequired(message="認証キーを入力してください。"), auth_key_format],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off",
                    "autocorrect": "off", "aria-describedby": "auth-key-hint", "maxlength": 40})
+
+
+class NoticeForm(FlaskForm):
+    """The notice itself: its PDF, or its text pasted from an email. Read in memory only."""
+
+    notice = FileField("お知らせのPDFファイル",
+                       render_kw={"accept": "application/pdf,.pdf", "aria-describedby": "notice-hint"})
+    notice_text = TextAreaField("お知らせの文面を貼り付け(メール本文など)",
+                                render_kw={"rows": 4, "spellcheck": "false", "autocomplete": "off",
+                                           "aria-describedby": "notice-text-hint"})
+
+    @property
+    def chosen_file(self):
+        data = self.notice.data
+        return data if data is not None and getattr(data, "filename", "") else None
 
 
 PRODUCT_CHOICES = [SelectChoice("", "すべて")] + [SelectChoice(v, label) for v, label in PRODUCT_LABELS.items()]

@@ -1,15 +1,22 @@
 """The surety API (DESIGN §4): JSON in, JSON or problem+json out, bearer-token auth."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+import math
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry import audit, ingest
-from registry.errors import NotAuthenticated, RegistryError
+from registry.clock import utcnow
+from registry.errors import LookupLocked, NotAuthenticated, RegistryError
 from registry.history import hidden_by, status_of
 from registry.models import Revision
+from registry.normalise import normalise_contract_number
+from registry.notice import issue_notice
+from registry.notice_pdf import NoticeFontMissing
 from registry.organisations import authenticate_client, enrolled_obligees
 
+from ..config import lookup_limits
 from ..extensions import bearer_token, limiter
 from ..openapi import openapi_document
 from ..problems import problem, problem_for
@@ -95,6 +102,36 @@ def reissue_auth_key(contract_number: str):
     auth_key = ingest.reissue_auth_key(client=g.client, contract_number=contract_number,
                                        hasher=_hasher())
     response = jsonify({"contract_number": contract_number, "auth_key": auth_key})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/certificates/<contract_number>/notice")
+def notice(contract_number: str):
+    """The 認証キー notice PDF (DESIGN §9) for the key the surety holds; nothing stored."""
+    body = request.get_json(silent=True)
+    if (not isinstance(body, dict) or set(body) != {"auth_key"}
+            or not isinstance(body["auth_key"], str) or len(body["auth_key"]) > 100):
+        return problem(422, "Invalid request", 'The body must be {"auth_key": "<the key>"}.',
+                       reason="invalid-request",
+                       errors_=[{"field": "auth_key", "message": "is required, a string, and the only field"}])
+    try:
+        pdf = issue_notice(client=g.client, contract_number=contract_number,
+                           auth_key=body["auth_key"], hasher=_hasher(),
+                           portal_url=current_app.config["PORTAL_URL"] or request.host_url,
+                           limits=lookup_limits(current_app.config), address=request.remote_addr,
+                           font_path=current_app.config["NOTICE_FONT"])
+    except LookupLocked as exc:
+        wait = max(1, math.ceil((exc.until - utcnow()).total_seconds()))
+        return problem(429, "Too many requests", "Too many failed attempts for this contract "
+                       "number or client; try again later.", reason="lookup-locked",
+                       headers={"Retry-After": str(wait)})
+    except NoticeFontMissing as exc:
+        current_app.logger.error(str(exc))
+        return problem(503, "Service unavailable", "The notice cannot be printed now.",
+                       reason="notice-font-missing")
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="notice-{normalise_contract_number(contract_number)}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
 

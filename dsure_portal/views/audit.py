@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, current_app, request, stream_with_
 from flask_login import current_user
 
 from registry import audit_queries as q
-from registry import checkpoints, evidence
+from registry import checkpoints, evidence, timestamps
 from registry.audit import record
 from registry.models import Certificate, Organisation
 from registry.verification_runs import latest_run
@@ -69,7 +69,8 @@ def trail():
                   if page.next_before else None),
         export_url=url_for("audit.export", **trail_filter.params()),
         entries=count, head=head, run=latest_run(),
-        checkpoints=checkpoints.latest(5),
+        checkpoints=timestamps.latest_with_tokens(5),
+        timestamping=bool(current_app.extensions["dsure.proof_settings"].tsa_url),
     )
     # htmx: "more" asks for the next rows only; the filter form asks for the results.
     block = "rows" if _before() is not None else "results"

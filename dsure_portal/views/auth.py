@@ -1,8 +1,10 @@
-"""Sign-in (password, then TOTP when the account has it), sign-out, the user's own
-account (password, TOTP enrolment) and an obligee admin's staff accounts.
+"""Sign-in (password, then TOTP or a recovery code when the account has TOTP),
+sign-out, the user's own account (password, TOTP enrolment, recovery codes) and an
+obligee admin's staff accounts.
 
-The rules live in registry.accounts; these views read the form, call one registry
-function, and keep Flask's session in step with the server-side session row.
+The rules live in registry.accounts and registry.credentials; these views read the
+form, call one registry function, and keep Flask's session in step with the server-side
+session row.
 """
 from __future__ import annotations
 
@@ -14,30 +16,35 @@ import segno
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from registry import otp
-from registry.accounts import (User, add_user, deactivate_user, end_session, enrol_otp,
-                               member_for_admin, members_of, remove_otp, set_password,
-                               sign_out, start_session)
-from registry.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
+from registry import credentials, otp
+from registry.accounts import (User, add_user, deactivate_user, end_session, member_for_admin,
+                               members_of, needs_password_change, sign_out)
+from registry.credentials import CredentialChange
+from registry.password_policy import WeakPassword
+from registry.sign_in import LoginLimits, sign_in, sign_in_with_otp
 from registry.clock import utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.notifications.preferences import set_email_notifications
 from registry.wareki import wareki_datetime_long
 
 from ..extensions import limiter
-from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm, LoginForm,
-                          OtpForm, OtpRemoveForm, ResetPasswordForm)
+from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm,
+                          EnrolOtpForm, LoginForm, OtpForm, OtpRemoveForm, RecoveryCodesForm,
+                          ResetPasswordForm)
+from ..login import (PortalUser, enforce_otp_enrolment, enforce_password_change, home_url,
+                     require_login, safe_next)
 from ..forms.notifications import EmailNotificationsForm
 from ..login import is_staff
-from ..login import PortalUser, enforce_otp_enrolment, home_url, require_login, safe_next
 from ..rendering import render
 
 bp = Blueprint("auth", __name__)
-bp.before_app_request(enforce_otp_enrolment)
+bp.before_app_request(enforce_password_change)  # a password of their own first,
+bp.before_app_request(enforce_otp_enrolment)    # then TOTP where it is due
 
 PENDING_OTP = "otp_pending"          # in the Flask session between the two sign-in steps
 PENDING_OTP_SECONDS = 300
 FAILED = "メールアドレスまたはパスワードが正しくありません"
+WRONG_CURRENT_PASSWORD = "現在のパスワードが正しくありません。"
 
 
 @bp.app_template_global()
@@ -175,21 +182,53 @@ def change_password():
     form = ChangePasswordForm()
     user = current_user.user
     if form.validate_on_submit():
-        proof = reauthenticate(user, password=form.current_password.data,
-                               address=request.remote_addr, limits=_login_limits())
-        if proof.outcome == "locked":
-            return _account_locked(proof.retry_after)
-        if proof.outcome != "confirmed":
-            form.current_password.errors.append("現在のパスワードが正しくありません。")
-        else:
+        change = _change_own_password(form)
+        if change.outcome == "locked":
+            return _account_locked(change.retry_after)
+        if change.done:
             # Every session of the account ends (other browsers too); this one starts afresh.
-            set_password(user, form.new_password.data, actor=current_user.actor,
-                         event="user.password_changed")
-            _rotate(user, start_session(user))
+            _rotate(user, change.token)
             flash("パスワードを変更しました。ほかの端末のログインは終了しました。", "info")
             return redirect(url_for(".account"), 303)
     return render("auth/account.html", status=400, password_form=form,
                   otp_remove_form=OtpRemoveForm(formdata=None))
+
+
+def _change_own_password(form: ChangePasswordForm) -> CredentialChange:
+    """The registry's answer; a refusal is put on the field it concerns."""
+    try:
+        change = credentials.change_password(
+            current_user.user, current_password=form.current_password.data,
+            new_password=form.new_password.data, address=request.remote_addr,
+            limits=_login_limits())
+    except WeakPassword as refusal:
+        form.new_password.errors.append(refusal.detail)
+        return CredentialChange("refused")
+    if change.outcome == "not_confirmed":
+        form.current_password.errors.append(WRONG_CURRENT_PASSWORD)
+    return change
+
+
+@bp.route("/account/new-password", methods=["GET", "POST"])
+@login_required
+def new_password():
+    """After an admin's or the operator's reset: a password only the user knows, before
+    anything else (login.enforce_password_change sends every other page here)."""
+    user = current_user.user
+    if not needs_password_change(user):
+        return redirect(url_for(".account"), 303)
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        change = _change_own_password(form)
+        if change.outcome == "locked":
+            return _locked_response("auth/new_password.html", change.retry_after,
+                                    form=ChangePasswordForm(formdata=None))
+        if change.done:
+            _rotate(user, change.token)
+            flash("新しいパスワードを設定しました。", "info")
+            return redirect(home_url(), 303)
+    return render("auth/new_password.html", form=form,
+                  status=400 if request.method == "POST" else 200)
 
 
 def _enrolment_secret() -> str:
@@ -208,20 +247,35 @@ def otp_enrol():
         flash("二段階認証は設定済みです。", "info")
         return redirect(url_for(".account"), 303)
     secret = _enrolment_secret()
-    form = OtpForm()
+    form = EnrolOtpForm()
     failed = False
     if form.validate_on_submit():
-        if enrol_otp(user, secret=secret, code=form.otp.data, actor=current_user.actor):
-            flash("二段階認証を設定しました。次回のログインから確認コードが必要です。", "info")
-            return redirect(home_url() if user.organisation.require_otp
-                            else url_for(".account"), 303)
-        failed = True
-        form = OtpForm(formdata=None)
+        change = credentials.enrol_otp(user, password=form.password.data, secret=secret,
+                                       code=form.otp.data, address=request.remote_addr,
+                                       limits=_login_limits())
+        if change.outcome == "locked":
+            return _locked_response("auth/otp_enrol.html", change.retry_after,
+                                    **_enrolment_page(secret, EnrolOtpForm(formdata=None)))
+        if change.done:
+            required = user.organisation.require_otp
+            _rotate(user, change.token)  # the other sessions have ended; this one goes on
+            return render("auth/otp_enrolled.html", codes=change.recovery_codes,
+                          next_url=home_url() if required else url_for(".account"))
+        if change.outcome == "not_confirmed":
+            form.password.errors.append(WRONG_CURRENT_PASSWORD)
+        else:
+            failed = True
+            form.otp.data = ""
+    return render("auth/otp_enrol.html", **_enrolment_page(secret, form), failed=failed,
+                  status=400 if request.method == "POST" else 200)
+
+
+def _enrolment_page(secret: str, form: EnrolOtpForm) -> dict:
+    user = current_user.user
     uri = otp.provisioning_uri(secret, account=user.email)
-    qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
-    return render("auth/otp_enrol.html", form=form, failed=failed, qr=qr,
-                  secret=otp.grouped(secret), required=user.organisation.require_otp,
-                  status=400 if failed else 200)
+    return {"form": form, "qr": segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
+            "secret": otp.grouped(secret),
+            "required": user.organisation.require_otp or user.must_enrol_otp}
 
 
 @bp.post("/account/otp/remove")
@@ -234,16 +288,40 @@ def otp_remove():
     if not user.otp_secret:
         return redirect(url_for(".account"), 303)
     if form.validate_on_submit():
-        proof = reauthenticate(user, otp_code=form.otp.data, address=request.remote_addr,
-                               limits=_login_limits())
-        if proof.outcome == "locked":
-            return _account_locked(proof.retry_after)
-        if proof.outcome == "confirmed":
-            remove_otp(user, actor=current_user.actor)
-            flash("二段階認証を解除しました。もう一度ログインしてください。", "info")
-            return redirect(url_for(".login"), 303)
+        change = credentials.remove_otp(user, password=form.password.data, code=form.otp.data,
+                                        address=request.remote_addr, limits=_login_limits())
+        if change.outcome == "locked":
+            return _account_locked(change.retry_after)
+        if change.done:
+            _rotate(user, change.token)
+            flash("二段階認証を解除しました。ほかの端末のログインは終了しました。", "info")
+            return redirect(url_for(".account"), 303)
     return render("auth/account.html", status=400, password_form=ChangePasswordForm(formdata=None),
-                  otp_remove_form=OtpRemoveForm(formdata=None), otp_remove_failed=True)
+                  otp_remove_form=form, otp_remove_failed=form.is_submitted() and not form.errors)
+
+
+@bp.route("/account/recovery-codes", methods=["GET", "POST"])
+@login_required
+def recovery_codes():
+    """How many recovery codes are left; a new set (with the password) replaces them."""
+    user = current_user.user
+    if not user.otp_secret:
+        flash("回復コードは、二段階認証を設定すると発行されます。", "info")
+        return redirect(url_for(".account"), 303)
+    form = RecoveryCodesForm()
+    if form.validate_on_submit():
+        change = credentials.regenerate_recovery_codes(
+            user, password=form.password.data, address=request.remote_addr,
+            limits=_login_limits())
+        if change.outcome == "locked":
+            return _locked_response("auth/recovery_codes.html", change.retry_after,
+                                    form=RecoveryCodesForm(formdata=None))
+        if change.done:
+            return render("auth/recovery_codes.html", form=RecoveryCodesForm(formdata=None),
+                          codes=change.recovery_codes)
+        form.password.errors.append(WRONG_CURRENT_PASSWORD)
+    return render("auth/recovery_codes.html", form=form,
+                  status=400 if request.method == "POST" else 200)
 
 
 # --- the user's email notifications ------------------------------------------------------
@@ -301,12 +379,15 @@ def staff():
     try:
         added = add_user(org_code=admin.organisation.code, email=form.email.data,
                          role=form.role.data, password=form.password.data,
-                         actor=current_user.actor)
+                         must_change_password=True, actor=current_user.actor)
+    except WeakPassword as refusal:
+        form.password.errors.append(refusal.detail)
+        return _staff_page(form, status=400)
     except InvalidInput:
         form.email.errors.append("このメールアドレスは登録できません(すでに使われています)。")
         return _staff_page(form, status=400)
-    flash(f"{added.email} を{role_label(added.role)}として追加しました。初期パスワードは本人に安全な方法でお伝えください。",
-          "info")
+    flash(f"{added.email} を{role_label(added.role)}として追加しました。初期パスワードは本人に安全な方法でお伝えください"
+          "(最初のログインで、本人が自分のパスワードに変更します)。", "info")
     return redirect(url_for(".staff"), 303)
 
 
@@ -331,14 +412,25 @@ def staff_deactivate(user_id: int):
 def staff_password(user_id: int):
     _admin_only()
     member = _member(user_id)
+    if member.id == current_user.id:
+        return _own_account_elsewhere()
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         return _staff_page(status=400, reset_errors={member.id: form.password.errors})
-    set_password(member, form.password.data, actor=current_user.actor)
-    if member.id == current_user.id:
-        _rotate(member, start_session(member))
-    flash(f"{member.email} のパスワードを再設定しました。ログイン中の画面は終了しました。", "info")
+    try:
+        credentials.reset_password(member, form.password.data, actor=current_user.actor)
+    except WeakPassword as refusal:
+        return _staff_page(status=400, reset_errors={member.id: [refusal.detail]})
+    flash(f"{member.email} のパスワードを再設定しました。ログイン中の画面は終了しました。"
+          "次回のログインで、本人が新しいパスワードを設定します。", "info")
     return redirect(url_for(".staff"), 303)
+
+
+def _own_account_elsewhere():
+    """An admin's own password and TOTP change on /account, where the current password
+    is asked: a borrowed admin session must not reset its own account from /staff."""
+    flash("ご自身のパスワードと二段階認証は「アカウント」の画面で変更してください。", "error")
+    return redirect(url_for(".account"), 303)
 
 
 @bp.post("/staff/<int:user_id>/otp/remove")
@@ -348,11 +440,9 @@ def staff_otp_remove(user_id: int):
     member = _member(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if member.otp_secret:
-        remove_otp(member, actor=current_user.actor)
-        flash(f"{member.email} の二段階認証を解除しました。次回ログイン時に設定し直します。", "info")
     if member.id == current_user.id:
-        logout_user()
-        session.clear()
-        return redirect(url_for(".login"), 303)
+        return _own_account_elsewhere()
+    if credentials.reset_otp(member, actor=current_user.actor):
+        flash(f"{member.email} の二段階認証を解除しました。ログイン中の画面は終了しました。"
+              "次回のログインで、本人が新しいパスワードと二段階認証を設定し直します。", "info")
     return redirect(url_for(".staff"), 303)

@@ -6,26 +6,30 @@ views only read the request, call one registry function and lay out what it retu
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import segno
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry import portfolio
 from registry.accounts import STAFF_ROLES
 from registry.history import KIND_LABELS, STATUS_LABELS
-from registry.lookup import LookupLimits, look_up
+from registry.errors import UnreadableNotice
+from registry.lookup import look_up_many
+from registry.notice_reading import MAX_NOTICE_BYTES, MAX_PAIRS, NoticePair, pairs_in_pdf, pairs_in_text
 from registry.presentation import PRODUCT_LABELS, certificate_title, compare, document_of, sheet_of, yen
 from registry.verification import History, history_of, verify_revision
 from registry.clock import utcnow
 from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datetime_long
 
+from ..config import lookup_limits
 from ..extensions import limiter
-from ..forms.certificates import LookupForm, SearchForm
+from ..forms.certificates import LookupForm, NoticeForm, SearchForm
 from ..login import require_role
 from ..rendering import render
+from ..uploads import accepts_body
 
 bp = Blueprint("certificates", __name__)
 bp.before_request(require_role(*STAFF_ROLES))
@@ -35,42 +39,117 @@ def _hasher():
     return current_app.extensions["dsure.hasher"]
 
 
-def _limits() -> LookupLimits:
-    config = current_app.config
-    return LookupLimits(
-        failures=int(config["LOOKUP_FAILURE_LIMIT"]),
-        window=dt.timedelta(minutes=float(config["LOOKUP_FAILURE_WINDOW_MINUTES"])),
-        failures_per_address=config["LOOKUP_ADDRESS_FAILURE_LIMIT"])
-
-
 def _user_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else (request.remote_addr or "?")
 
 
 # --- lookup ---------------------------------------------------------------------------
 
+# What the clerk reads when a notice gives no pair (registry.errors.UnreadableNotice).
+TYPE_INSTEAD = "お手数ですが、保証契約番号と認証キーを上の欄に入力してください。"
+NOTICE_MESSAGES = {
+    "nothing": "お知らせのPDFファイルを選ぶか、お知らせの文面を貼り付けてください。",
+    "not_pdf": "選ばれたファイルはPDFではありません。保証会社から届いた「認証キーのお知らせ」のPDFファイルを選んでください。",
+    "too_large": "ファイルが大きすぎます(2MBまで)。「認証キーのお知らせ」のPDFか、お確かめください。",
+    "encrypted": "このPDFはパスワードで保護されているため読み取れません。" + TYPE_INSTEAD,
+    "broken": "このPDFファイルは壊れているか、読み取れない形式です。" + TYPE_INSTEAD,
+    "no_text": "このPDFには文字の情報がありません(紙をスキャンした画像のPDFなど)。" + TYPE_INSTEAD,
+    "too_much": "このPDFはページや内容が多すぎるため読み取りませんでした。「認証キーのお知らせ」のPDFだけを選んでください。",
+    "no_pair": "保証契約番号と認証キーが見つかりませんでした。「認証キーのお知らせ」であることをお確かめいただくか、上の欄に入力してください。",
+    "too_many_pairs": f"保証契約番号と認証キーの組が多すぎます(一度に{MAX_PAIRS}組まで)。お知らせを分けて読み込んでください。",
+    "text_too_long": "貼り付けた文章が長すぎます。保証契約番号と認証キーの部分だけを貼り付けてください。",
+}
+# The notice's 2 MiB, plus room for the pasted text and the form around it.
+LOOKUP_BODY_LIMIT = MAX_NOTICE_BYTES + 512 * 1024
+
+
+def _lookup_page(*, form=None, notice_form=None, status=200, **context):
+    return render("certificates/lookup.html", form=form or LookupForm(formdata=None),
+                  notice_form=notice_form or NoticeForm(formdata=None), status=status,
+                  max_notice_mb=MAX_NOTICE_BYTES // (1024 * 1024), **context)
+
+
+def _look_up(pairs, source=None):
+    user = current_user
+    return look_up_many(pairs, user_id=user.id, actor=user.actor,
+                        organisation_id=user.organisation.id,
+                        organisation_code=user.organisation.code, hasher=_hasher(),
+                        limits=lookup_limits(current_app.config), address=request.remote_addr,
+                        source=source)
+
+
+def _locked_page(result, typed_number: str = ""):
+    response = _lookup_page(form=LookupForm(formdata=None, contract_number=typed_number),
+                            status=429, locked_until=wareki_datetime_long(result.retry_after),
+                            locked_by=result.locked_by)
+    response.headers["Retry-After"] = str(max(1, math.ceil(
+        (result.retry_after - utcnow()).total_seconds())))
+    return response
+
+
+def _answer(pair_results, typed_number: str):
+    """One pair: open the certificate or say it failed (keeping the number, never the key).
+    Several: list them, each with its outcome."""
+    if len(pair_results) == 1:
+        result = pair_results[0][1]
+        if result.found:
+            return redirect(url_for(".show", contract_number=result.certificate.contract_number), 303)
+        if result.locked:
+            return _locked_page(result, typed_number)
+        return _lookup_page(form=LookupForm(formdata=None, contract_number=typed_number), failed=True)
+    rows = [{"number": pair.contract_number, "outcome": result.outcome,
+             "url": url_for(".show", contract_number=pair.contract_number) if result.found else None}
+            for pair, result in pair_results]
+    return _lookup_page(results=rows, locked_by=next(
+        (r.locked_by for _, r in pair_results if r.locked), ()))
+
+
+def _notice_pairs(form: NoticeForm):
+    """(pairs, source) read from the uploaded PDF or else the pasted text."""
+    upload = form.chosen_file
+    if upload is not None:
+        return pairs_in_pdf(upload.read(MAX_NOTICE_BYTES + 1)), "notice_pdf"
+    if (form.notice_text.data or "").strip():
+        return pairs_in_text(form.notice_text.data), "notice_text"
+    return [], None
+
+
+def _lookup_by_notice():
+    form = NoticeForm()
+    if not form.validate_on_submit():
+        return _lookup_page(notice_form=form, status=400)
+    try:
+        pairs, source = _notice_pairs(form)
+    except UnreadableNotice as exc:
+        return _lookup_page(notice_error=NOTICE_MESSAGES[exc.reason],
+                            status=413 if exc.reason == "too_large" else 422)
+    if not pairs:
+        return _lookup_page(notice_error=NOTICE_MESSAGES["nothing"], status=422)
+    results = _look_up(pairs, source)
+    return _answer(list(zip(pairs, results)), pairs[0].contract_number if len(pairs) == 1 else "")
+
+
 @bp.route("/lookup", methods=["GET", "POST"])
+@accepts_body(LOOKUP_BODY_LIMIT)
 @limiter.limit("60 per minute", key_func=_user_key, methods=["POST"])  # coarse; the real limit is in the registry
 def lookup():
+    if request.method == "POST" and ("notice_text" in request.form or "notice" in request.files):
+        return _lookup_by_notice()
     form = LookupForm()
     if not form.validate_on_submit():
-        return render("certificates/lookup.html", form=form)
-    result = look_up(
-        user_id=current_user.id, actor=current_user.actor,
-        organisation_id=current_user.organisation.id,
-        organisation_code=current_user.organisation.code,
-        contract_number=form.contract_number.data, auth_key=form.auth_key.data,
-        hasher=_hasher(), limits=_limits(), address=request.remote_addr)
-    if result.found:
-        return redirect(url_for(".show", contract_number=result.certificate.contract_number), 303)
-    blank = LookupForm(formdata=None)  # nothing typed is echoed: every failure reads the same
-    if result.locked:
-        response = render("certificates/lookup.html", form=blank, status=429,
-                          locked_until=wareki_datetime_long(result.retry_after))
-        response.headers["Retry-After"] = str(max(1, math.ceil(
-            (result.retry_after - utcnow()).total_seconds())))
-        return response
-    return render("certificates/lookup.html", form=blank, failed=True)
+        return _lookup_page(form=form)
+    pair = NoticePair(form.contract_number.data, form.auth_key.data)
+    return _answer([(pair, _look_up([pair])[0])], form.contract_number.data)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc):
+    """Over the body limit: the lookup page says so (413), with nothing of the upload."""
+    if not (current_user.is_authenticated and current_user.role in STAFF_ROLES):
+        from .. import ERROR_PAGES  # the app's own page, as for any other 413
+        title, message = ERROR_PAGES[413]
+        return render_template("errors/error.html", title=title, message=message), 413
+    return _lookup_page(notice_error=NOTICE_MESSAGES["too_large"], status=413)
 
 
 # --- one certificate ------------------------------------------------------------------
@@ -111,8 +190,10 @@ def _status(history: History) -> dict:
     status = history.status
     return {"kind": status.kind, "label": status.label, "revision": status.revision,
             "since": wareki_datetime(status.since), "kind_label": KIND_LABELS[status.kind],
+            "summary": status.summary, "cancelled": status.cancelled, "restored": status.restored,
+            # A cancelled change leaves the guarantee in force: nothing to warn about.
             "badge": {"new": "ok", "change": "warn", "correction": "warn",
-                      "change_cancellation": "bad"}[status.kind]}
+                      "change_cancellation": "ok"}[status.kind]}
 
 
 def _history_rows(history: History, shown: int | None) -> list[dict]:

@@ -12,13 +12,19 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def orgs(app):
-    """角田市 and 白子町 as obligees, EJCS as surety, an operator."""
+    """角田市 and 白子町 as obligees, EJCS as surety, an operator. The obligees and the
+    operator allow password-only sign-in, explicitly (a new organisation requires TOTP):
+    these tests sign in without an authenticator; tests/portal/test_mfa.py covers the
+    default."""
     with app.app_context():
         made = {
-            "kakuda": add_organisation(kind="obligee", code="042081", name="角田市"),
-            "shirako": add_organisation(kind="obligee", code="124249", name="白子町"),
+            "kakuda": add_organisation(kind="obligee", code="042081", name="角田市",
+                                       require_otp=False),
+            "shirako": add_organisation(kind="obligee", code="124249", name="白子町",
+                                        require_otp=False),
             "ejcs": add_organisation(kind="surety", code="EJCS", name="東日本建設業保証株式会社"),
-            "operator": add_organisation(kind="operator", code="DSURE", name="運営事業者"),
+            "operator": add_organisation(kind="operator", code="DSURE", name="運営事業者",
+                                         require_otp=False),
         }
     return made
 

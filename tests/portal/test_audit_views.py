@@ -296,16 +296,15 @@ def test_a_forged_checkpoint_file_fails(runner, world, tmp_path):
     assert "not a checkpoint" in runner.invoke(args=["audit", "verify", "--checkpoint", str(out)]).output
 
 
-def test_daily_checkpoints_are_listed_and_downloadable(app, client, sign_in, world, auditor_a):
-    with app.app_context():
-        record("a", actor="t", clock=lambda: dt.datetime(2030, 1, 1, 3))
-        record("b", actor="t", clock=lambda: dt.datetime(2030, 1, 2, 3))
+def test_checkpoints_are_made_after_a_response_listed_and_downloadable(app, client, sign_in, world,
+                                                                      auditor_a):
     sign_in(client, auditor_a)
+    client.get("/audit").close()  # the world's writes are due a checkpoint once this is sent
     page = client.get("/audit").data.decode()
-    assert "日次(前日分を封印)" in page
+    assert "定期(自動)" in page
     link = page.split('href="/audit/checkpoints/')[1].split('"')[0]
     document = client.get(f"/audit/checkpoints/{link}")
-    assert document.status_code == 200 and json.loads(document.data)["reason"] == "daily"
+    assert document.status_code == 200 and json.loads(document.data)["reason"] == "interval"
 
 
 # --- evidence bundles --------------------------------------------------------------

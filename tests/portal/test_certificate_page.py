@@ -116,7 +116,9 @@ def test_a_change_cancelled_certificate_shows_the_terms_before_the_change(opened
     client = opened(*ALL_FOUR)
     _, html = page(client, f"/certificates/{N}")
     assert history_numbers(html) == [1, 4]
-    assert "変更取消済" in html and "令和8年4月4日 10:15 着の第4版(変更取消)" in html
+    assert "変更取消済" not in html and "badge-bad" not in html
+    assert "現行: 第1版の内容(第2版の変更は取り消されました)" in html
+    assert "令和8年4月4日 10:15 着の第4版(変更取消)で第2版の変更が取り消され" in html
     assert row(html, "保証金額") == (False, ["20,000,000円"])
     assert re.search(r"<td>変更取消 <span class=\"badge\">現行</span></td>", html)
     for hidden in (2, 3):
@@ -168,7 +170,7 @@ def test_the_print_view_carries_the_verification_url_and_the_time_of_the_status(
     assert response.status_code == 200
     assert f"http://localhost/certificates/{N}" in html
     assert re.search(r"令和\d+年\d+月\d+日 \d+時\d\d分時点の状態", html)
-    assert "保証証書(前払金保証)" in html and "署名は有効です" in html and "変更取消済" in html
+    assert "保証証書(前払金保証)" in html and "署名は有効です" in html and "第2版の変更は取り消されました" in html
     assert 'src="data:image/svg+xml' in html  # the QR code of the verification URL
     assert page(client, f"/certificates/{N}/print?revision=1")[0].status_code == 200
 

@@ -134,8 +134,11 @@ def test_the_admin_resets_a_lost_totp(app, admin, people):
     assert response.status_code == 303
     with app.app_context():
         assert user_by_email(STAFF).otp_secret is None
-    assert audit_events(app, "otp.removed")
-    assert log_in(app.test_client(), STAFF).headers["Location"] == "/lookup"
+    assert audit_events(app, "otp.reset")
+    member = app.test_client()
+    assert log_in(member, STAFF).headers["Location"] == "/lookup"  # the password alone now
+    # ... and then a password of their own, before anything else (tests/portal/test_mfa.py)
+    assert member.get("/lookup").headers["Location"] == "/account/new-password"
 
 
 @pytest.mark.parametrize("action, data", [("deactivate", {}), ("password", {"password": "hijacked password"}),

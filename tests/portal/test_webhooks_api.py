@@ -150,7 +150,7 @@ class TestDoneWhen:
 
     @pytest.fixture
     def app_config(self, app_config, smtp):
-        return {**app_config, "SMTP_URL": smtp.url, "PUBLIC_URL": "https://portal.example.jp",
+        return {**app_config, "SMTP_URL": smtp.url, "PORTAL_URL": "https://portal.example.jp",
                 "MAIL_FROM": "電子保証ポータル <noreply@portal.example.jp>"}
 
     def test_a_change_reaches_the_staff_and_the_webhook_once(self, app, client, runner, smtp,

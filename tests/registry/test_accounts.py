@@ -28,9 +28,11 @@ def clock():
 
 @pytest.fixture
 def orgs(registry_db):
-    add_organisation(kind="obligee", code="042081", name="角田市")
+    """角田市 allows password-only sign-in (explicitly: TOTP is the default), 白子町
+    requires TOTP."""
+    add_organisation(kind="obligee", code="042081", name="角田市", require_otp=False)
     add_organisation(kind="obligee", code="124249", name="白子町", require_otp=True)
-    add_organisation(kind="operator", code="DSURE", name="運営事業者")
+    add_organisation(kind="operator", code="DSURE", name="運営事業者", require_otp=False)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Signed checkpoints of the audit chain: daily ones on the first entry of a JST day,
-manual ones, and proving that the log still extends one after a rewrite."""
+"""Signed checkpoints of the audit chain: made once the interval has passed and the log
+has grown, one at a time, and proving that the log still extends one after a rewrite."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry import checkpoints
 from registry.audit import chain_breaks, record
-from registry.checkpoints import Checkpoint, PlatformSigner, check, configure_checkpoints, write_checkpoint
+from registry.checkpoints import Checkpoint, PlatformSigner, check, write_checkpoint
 from registry.models import AuditEvent
 from tests.tampering import rewrite_audit_entry
 
@@ -22,51 +22,51 @@ def at(text: str):
 
 @pytest.fixture
 def signer(registry_db):
-    signer = PlatformSigner(Ed25519PrivateKey.generate())
-    configure_checkpoints(signer)
-    yield signer
-    configure_checkpoints(None)
+    return PlatformSigner(Ed25519PrivateKey.generate())
 
 
-def test_the_first_entry_of_a_new_jst_day_seals_the_previous_day(signer):
-    record("a", actor="t", clock=at("2026-04-01T03:00:00"))   # JST 04-01 12:00
-    record("b", actor="t", clock=at("2026-04-01T14:59:59"))   # JST 04-01 23:59:59
-    assert Checkpoint.select().count() == 0
-    record("c", actor="t", clock=at("2026-04-01T15:00:00"))   # JST 04-02 00:00: new day
-    record("d", actor="t", clock=at("2026-04-01T20:00:00"))   # same JST day
-    [cp] = Checkpoint.select()
-    doc = json.loads(cp.document)
-    assert (cp.reason, cp.head_seq, doc["head_seq"], doc["entries"]) == ("daily", 2, 2, 2)
-    assert doc["head_hash"] == AuditEvent.get(AuditEvent.seq == 2).entry_hash
-    assert doc["sealed_day_jst"] == "2026-04-01"
-    assert doc["created_at"] == "2026-04-01T15:00:00.000000Z"
-    assert check(doc, trusted_public_key=signer.public_key_raw).ok
+def test_a_checkpoint_waits_for_the_interval_and_for_new_entries(signer):
+    def due_at(text):
+        return write_checkpoint(signer=signer, reason="interval", interval=600, clock=at(text))
+    record("a", actor="t")
+    first = due_at("2026-04-01T00:00:00")
+    assert (first.reason, first.head_seq) == ("interval", 1)
+    record("b", actor="t")
+    assert due_at("2026-04-01T00:09:59") is None          # younger than the interval
+    second = due_at("2026-04-01T00:10:00")
+    assert second.head_seq == 2
+    assert due_at("2026-04-01T05:00:00") is None          # nothing new since
+    assert Checkpoint.select().count() == 2
 
 
-def test_a_new_utc_day_within_one_jst_day_writes_nothing(signer):
-    record("a", actor="t", clock=at("2026-04-01T23:59:00"))   # JST 04-02 08:59
-    record("b", actor="t", clock=at("2026-04-02T00:01:00"))   # JST 04-02 09:01
-    assert Checkpoint.select().count() == 0
+def test_two_instances_making_the_same_checkpoint_make_one(signer, database_url):
+    """Each asks in its own thread and connection; the write lock lets one through and
+    the other then sees its checkpoint."""
+    import threading
+    record("a", actor="t")
+    barrier, made = threading.Barrier(2), []
 
+    def instance():
+        barrier.wait()
+        made.append(write_checkpoint(signer=signer, reason="interval", interval=600))
 
-def test_no_checkpoint_without_a_configured_key(registry_db):
-    configure_checkpoints(None)
-    record("a", actor="t", clock=at("2026-04-01T03:00:00"))
-    record("b", actor="t", clock=at("2026-04-03T03:00:00"))
-    assert Checkpoint.select().count() == 0
+    threads = [threading.Thread(target=instance) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Checkpoint.select().count() == 1
+    assert sorted(m is None for m in made) == [False, True]
 
 
 def test_a_failing_signer_never_loses_the_event(registry_db):
     class Broken(PlatformSigner):
         def sign(self, data):
             raise RuntimeError("HSM unreachable")
-    configure_checkpoints(Broken(Ed25519PrivateKey.generate()))
-    try:
-        record("a", actor="t", clock=at("2026-04-01T03:00:00"))
-        record("b", actor="t", clock=at("2026-04-03T03:00:00"))
-    finally:
-        configure_checkpoints(None)
-    assert AuditEvent.select().count() == 2 and Checkpoint.select().count() == 0
+    record("a", actor="t")
+    with pytest.raises(RuntimeError):
+        write_checkpoint(signer=Broken(Ed25519PrivateKey.generate()), reason="interval", interval=600)
+    assert AuditEvent.select().count() == 1 and Checkpoint.select().count() == 0
     assert list(chain_breaks()) == []
 
 
@@ -78,7 +78,7 @@ def test_a_checkpoint_is_signed_and_names_the_head(signer):
     for kind in "abc":
         record(kind, actor="t")
     cp = write_checkpoint(signer=signer, clock=at("2026-04-01T00:00:00"))
-    doc = checkpoints.parse(cp.document)
+    doc = checkpoints.parse(checkpoints.file_bytes(cp))
     assert (doc["entries"], doc["head_seq"], doc["reason"]) == (3, 3, "manual")
     assert doc["key_fingerprint"] == signer.fingerprint
     assert "BEGIN PUBLIC KEY" in doc["public_key_pem"]
@@ -96,7 +96,7 @@ def test_an_edited_checkpoint_fails_its_signature(signer):
 def test_a_checkpoint_signed_by_another_key_is_refused(signer):
     record("a", actor="t")
     other = PlatformSigner(Ed25519PrivateKey.generate())
-    doc = checkpoints.parse(write_checkpoint(signer=other).document)
+    doc = checkpoints.parse(write_checkpoint(signer=other, force=True).document)
     assert check(doc).ok  # genuine for its own key...
     result = check(doc, trusted_public_key=signer.public_key_raw)
     assert not result.ok and "not this platform's" in result.problem  # ...but not ours

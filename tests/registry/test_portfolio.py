@@ -151,7 +151,9 @@ def test_a_change_cancelled_history_hides_the_change_and_its_correction(world, h
     assert history.hidden == {2: 3, 3: 4}
     assert history.visible_revision(2) is None and history.visible_revision(3) is None
     assert history.visible_revision(None).number == 4
-    assert history.status.label == "変更取消済" and history.status.revision == 4
+    assert history.status.label == "有効(変更取消)" and history.status.revision == 4
+    # Not "cancelled" as if void: what is current, and which change was withdrawn.
+    assert history.status.summary == "現行: 第1版の内容(第2版の変更は取り消されました)"
     verification = verify_revision(cert, history.current)
     assert verification.intact and verification.issuer_matches
     assert verification.fingerprint == world.key.fingerprint

@@ -13,8 +13,9 @@ from registry.audit import record
 from registry.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]
-KEPT = ("Certificate", "Revision", "AuditEvent", "Checkpoint", "VerificationRun")
-KEPT_TABLES = ("certificate", "revision", "audit_event", "checkpoint", "verification_run")
+KEPT = ("Certificate", "Revision", "AuditEvent", "Checkpoint", "CheckpointTimestamp", "VerificationRun")
+KEPT_TABLES = ("certificate", "revision", "audit_event", "checkpoint", "checkpoint_timestamp",
+               "verification_run")
 SOURCES = sorted([*(ROOT / "registry").rglob("*.py"), *(ROOT / "dsure_portal").rglob("*.py")])
 
 
