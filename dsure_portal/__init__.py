@@ -4,13 +4,16 @@ from __future__ import annotations
 import os
 
 from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.auth_keys import AuthKeyHasher
 from registry.db import database, open_database
 
-from .config import defaults, ensure_secrets, notice_font_problem, proof_settings
+from . import denials, input_gate
+from .config import (check_production, defaults, ensure_secrets, notice_font_problem,
+                     proof_settings, secure_cookie_scope)
 from .extensions import csrf, limiter
 from .login import home_url, is_staff, login_manager
 from .problems import problem
@@ -29,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     ensure_secrets(app.config, app.instance_path)
+    check_production(app.config)
+    secure_cookie_scope(app.config)
     if font_problem := notice_font_problem(app.config):
         app.logger.warning(font_problem)
 
@@ -46,12 +51,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals.update(home_url=home_url, is_staff=is_staff)
 
     _register_database_hooks(app)
+    input_gate.install(app)
     _register_error_pages(app)
+    denials.install(app)
     app.after_request(add_security_headers)
 
-    from .views import api, audit, auth, certificates, evidence, public, webhooks
-    for blueprint in (public.bp, auth.bp, certificates.bp, audit.bp, evidence.bp, api.bp,
-                      webhooks.bp):
+    from .views import api, audit, auth, certificates, evidence, public, sessions, staff, webhooks
+    for blueprint in (public.bp, auth.bp, sessions.bp, staff.bp, certificates.bp, audit.bp,
+                      evidence.bp, api.bp, webhooks.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
     csrf.exempt(webhooks.bp)
@@ -117,14 +124,21 @@ def _register_database_hooks(app: Flask) -> None:
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if isinstance(exc, CSRFError):
+            denials.note_csrf_refusal()
         if request.path.startswith("/api/"):
-            return problem(exc.code or 500, exc.name, exc.description or exc.name)
+            # Allow (405), Retry-After, WWW-Authenticate: the answer keeps what they say.
+            kept = {name: value for name, value in exc.get_headers()
+                    if name.lower() in _KEPT_HEADERS}
+            return problem(exc.code or 500, exc.name, exc.description or exc.name, headers=kept)
         title, message = ERROR_PAGES.get(exc.code, (exc.name, exc.description))
         response = exc.get_response()
         response.set_data(render_template("errors/error.html", title=title, message=message))
         response.mimetype = "text/html"
         return response
 
+
+_KEPT_HEADERS = {"allow", "retry-after", "www-authenticate"}
 
 ERROR_PAGES = {
     400: ("リクエストが正しくありません", "入力内容を確認して、もう一度お試しください。"),

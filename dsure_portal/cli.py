@@ -124,6 +124,9 @@ def register_commands(app: Flask) -> None:
     from .cli_accounts import register_account_commands
     register_account_commands(app)
 
+    from .cli_credentials import register_credential_commands
+    register_credential_commands(app)
+
     from .cli_outbox import register_outbox_commands
     register_outbox_commands(app)
 
@@ -140,9 +143,13 @@ def _upgrade_and_report() -> None:
 
 def _create_app(*args, **kwargs):
     from . import create_app
-    # A command is not a server: even with DSURE_OUTBOX_THREAD=true it starts no delivery
-    # thread (`outbox run` is the worker when one is wanted).
-    return create_app({"OUTBOX_THREAD": False})
+    from .config import ConfigError
+    try:
+        # A command is not a server: even with DSURE_OUTBOX_THREAD=true it starts no
+        # delivery thread (`outbox run` is the worker when one is wanted).
+        return create_app({"OUTBOX_THREAD": False})
+    except ConfigError as exc:  # the operator's to fix: say what, not a traceback
+        fail(f"configuration: {exc}")
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,

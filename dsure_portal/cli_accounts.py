@@ -37,14 +37,17 @@ def register_account_commands(app: Flask) -> None:
     @click.option("--org", "org_code", required=True, help="Organisation code.")
     @click.option("--email", required=True)
     @click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+    @click.option("--name", default="", help="氏名, shown in the admin's staff list.")
+    @click.option("--section", default="", help="所属 (課・係), shown in the staff list.")
     @click.option("--password-stdin", is_flag=True, required=True,
                   help="Read the password from the first line of stdin (required).")
-    def user_add(org_code, email, role, password_stdin):
+    def user_add(org_code, email, role, name, section, password_stdin):
         """Create an account; the password comes from stdin. The user sets their own
         at the first sign-in."""
         password = _password_from_stdin()
         with refusal_exits():
             created = accounts.add_user(org_code=org_code, email=email, role=role,
+                                        name=name, section=section,
                                         password=password, must_change_password=True)
         click.echo(f"user {created.id} {created.email} {created.role} of {org_code}")
 

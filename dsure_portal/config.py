@@ -14,6 +14,8 @@ from registry.lookup import LookupLimits
 from registry.notice_pdf import DEFAULT_FONT, font_problem
 
 GENERATED_SECRETS = ("SECRET_KEY", "KEY_PEPPER")
+MIN_SECRET_BYTES = 32  # 256 bits: the HMAC keys of sessions and device cookies, the pepper
+HOST_PREFIX = "__Host-"
 
 
 def defaults(instance_path: str) -> dict:
@@ -49,6 +51,11 @@ def defaults(instance_path: str) -> dict:
         "TSA_CA_FILE": None,
         "TSA_TIMEOUT": 10,
         "TSA_REQUIRED": False,
+        # access.denied entries per source (actor, or address when anonymous) and for
+        # the whole platform per window; what is left out is counted and told later.
+        "DENIAL_AUDIT_PER_SOURCE": 20,
+        "DENIAL_AUDIT_OVERALL": 1000,
+        "DENIAL_AUDIT_WINDOW_MINUTES": 10,
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,
         # The Japanese font embedded in the 認証キー notice PDF (Debian's fonts-ipaexfont-gothic).
@@ -56,6 +63,7 @@ def defaults(instance_path: str) -> dict:
         # The portal's address as clerks reach it, for the notice's QR code; by default the
         # address the API request came in on.
         "PORTAL_URL": None,
+        "DEVICE_COOKIE_DAYS": 180,
         # Notifications (DESIGN §10): email through SMTP, webhooks, the outbox workers.
         "SMTP_URL": None,                       # smtp://host:port (smtp+starttls://, smtps://)
         "MAIL_FROM": "電子保証ポータル <noreply@localhost>",
@@ -131,3 +139,31 @@ def proof_settings(config: dict):
         directory=Path(str(directory)) if directory else None, tsa_url=url and str(url),
         tsa_ca_file=Path(str(ca_file)) if ca_file else None,
         tsa_required=config.get("TSA_REQUIRED") in (True, "true", "1", 1))
+
+
+def check_production(config: dict) -> None:
+    """In production, refuse what would let sessions be forged or travel in clear text."""
+    if config.get("ENV") != "production":
+        return
+    for name in GENERATED_SECRETS:
+        if len(str(config[name]).encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"DSURE_{name} must be at least {MIN_SECRET_BYTES} bytes when "
+                              "DSURE_ENV=production (for instance: python3 -c "
+                              "'import secrets; print(secrets.token_hex(32))')")
+    if config.get("SESSION_COOKIE_SECURE") is not True:
+        raise ConfigError("DSURE_SESSION_COOKIE_SECURE must not be false when DSURE_ENV=production: "
+                          "serve over HTTPS")
+
+
+def secure_cookie_scope(config: dict) -> None:
+    """A Secure session cookie is named __Host-…: the browser then keeps it only when it
+    is Secure, for Path=/ and without Domain, so no other host (a sibling subdomain, a
+    plain-HTTP page) can plant or overwrite it."""
+    if not config.get("SESSION_COOKIE_SECURE"):
+        return
+    if config.get("SESSION_COOKIE_DOMAIN"):
+        raise ConfigError("DSURE_SESSION_COOKIE_DOMAIN must not be set: the Secure session "
+                          "cookie is a __Host- cookie, which has no Domain")
+    if not config["SESSION_COOKIE_NAME"].startswith(HOST_PREFIX):
+        config["SESSION_COOKIE_NAME"] = HOST_PREFIX + config["SESSION_COOKIE_NAME"]
+    config["SESSION_COOKIE_PATH"] = "/"

@@ -55,14 +55,14 @@ class PortalUser(UserMixin):
         return recovery_codes.remaining(self.user)
 
 
-def _limits() -> SessionLimits:
+def session_limits() -> SessionLimits:
     return SessionLimits(idle=dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
                          absolute=dt.timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]))
 
 
 @login_manager.user_loader
 def load_user(token: str) -> PortalUser | None:
-    user = session_user(token, limits=_limits())
+    user = session_user(token, limits=session_limits())
     return PortalUser(user, token) if user else None
 
 

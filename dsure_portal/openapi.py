@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import functools
 
-from registry.documents import KINDS, PRODUCTS, Document
+from registry.documents import KINDS, MAX_REVISION, PRODUCTS, Document
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _CONTRACT = {"name": "contract_number", "in": "path", "required": True,
              "schema": {"type": "string", "pattern": "^[0-9]{5}-[0-9]{6}$"}}
 
 
+# Any operation: 400 for a parameter with U+0000 or a lone surrogate (the input gate),
+# 429 from the request-rate limit.
+_ANY = (400, 429)
+
+
 def _responses(ok: dict, *problems: int) -> dict:
     out = dict(ok)
-    for status in problems:
+    for status in sorted(set(problems) | set(_ANY)):
         out[str(status)] = _PROBLEM
     return out
 
@@ -106,14 +111,15 @@ def openapi_document() -> dict:
                 "operationId": "putRevision",
                 "summary": "Accept revision n of a certificate (idempotent for the same signed document)",
                 "parameters": [_CONTRACT, {"name": "n", "in": "path", "required": True,
-                                           "schema": {"type": "integer", "minimum": 1}}],
+                                           "schema": {"type": "integer", "minimum": 1,
+                                                      "maximum": MAX_REVISION}}],
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/RevisionRequest"}}}},
                 "responses": _responses({
                     "201": _json({"$ref": "#/components/schemas/RevisionAccepted"}, "stored"),
                     "200": _json({"$ref": "#/components/schemas/RevisionAccepted"},
                                  "already stored: the same signed document"),
-                }, 400, 401, 403, 409, 413, 422, 429),
+                }, 401, 403, 404, 409, 413, 422),  # 404: n not an integer
             }},
             "/certificates/{contract_number}/auth-key": {"post": {
                 "operationId": "reissueAuthKey",
@@ -123,7 +129,7 @@ def openapi_document() -> dict:
                     "type": "object", "required": ["contract_number", "auth_key"],
                     "properties": {"contract_number": {"type": "string"},
                                    "auth_key": {"type": "string"}}}, "the new key, shown once")},
-                    401, 404, 429),
+                    401, 404),
             }},
             "/certificates/{contract_number}/notice": {"post": {
                 "operationId": "issueNotice",
@@ -150,20 +156,20 @@ def openapi_document() -> dict:
                 "parameters": [_CONTRACT],
                 "responses": _responses({"200": _json(
                     {"$ref": "#/components/schemas/CertificateState"}, "the certificate")},
-                    401, 404, 429),
+                    401, 404),
             }},
             "/obligees": {"get": {
                 "operationId": "listObligees", "security": [],
                 "summary": "Enrolled obligees",
-                "responses": {"200": _json({"type": "object", "properties": {"obligees": {
+                "responses": _responses({"200": _json({"type": "object", "properties": {"obligees": {
                     "type": "array", "items": {"type": "object", "properties": {
                         "code": {"type": "string"}, "name": {"type": "string"}}}}}},
-                    "enrolled obligees"), "429": _PROBLEM},
+                    "enrolled obligees")}),
             }},
             **_webhook_paths(),
             "/openapi.json": {"get": {
                 "operationId": "openapi", "security": [], "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI 3.1"}, "429": _PROBLEM},
+                "responses": _responses({"200": {"description": "OpenAPI 3.1"}}),
             }},
         },
     }

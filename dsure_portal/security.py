@@ -1,6 +1,8 @@
 """Response headers every page and API answer carries (OWASP ASVS L2, V14.4)."""
 from __future__ import annotations
 
+from flask import request
+
 CSP = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
@@ -28,6 +30,9 @@ HEADERS = {
 def add_security_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint != "static":
+        # Pages, API answers and downloads (checkpoints, the trail's CSV, evidence zips)
+        # hold an organisation's data: no browser or shared cache may keep a copy. Set
+        # here, once, so a new download cannot forget it.
+        response.headers["Cache-Control"] = "no-store"
     return response

@@ -43,6 +43,8 @@ class User(BaseModel):
     # password only they know, and enrols TOTP again, before anything else.
     must_change_password = pw.BooleanField(default=False)
     must_enrol_otp = pw.BooleanField(default=False)
+    name = pw.CharField(max_length=100, default="")     # 氏名, as the admin typed it
+    section = pw.CharField(max_length=100, default="")  # 所属(課・係)
     created_at = pw.DateTimeField()
     notify_by_email = pw.BooleanField(default=True)  # 新しい版のお知らせメール; opt-out on /account
 
@@ -53,6 +55,9 @@ class UserSession(BaseModel):
     created_at = pw.DateTimeField()
     last_seen_at = pw.DateTimeField()
     ended_at = pw.DateTimeField(null=True)
+    # Where it started, so the user can recognise their own sessions (user_sessions.py).
+    address = pw.CharField(max_length=64, null=True)
+    browser = pw.CharField(max_length=100, null=True)
 
 
 class OtpCodeUse(BaseModel):
@@ -91,7 +96,8 @@ def check_password_for(user: User, password: str) -> None:
 
 
 def add_user(*, org_code: str, email: str, role: str, password: str, actor: str = "operator",
-             must_change_password: bool = False, clock: Clock = utcnow) -> User:
+             must_change_password: bool = False, name: str = "", section: str = "",
+             clock: Clock = utcnow) -> User:
     """A new account. ``must_change_password``: the password was chosen by whoever adds
     the account (an admin, the operator), so the user replaces it at the first sign-in.
     WeakPassword (an InvalidInput) says why a password is refused."""
@@ -114,11 +120,18 @@ def add_user(*, org_code: str, email: str, role: str, password: str, actor: str 
         if User.get_or_none(User.email == email):
             raise InvalidInput(f"a user with email {email} already exists")
         user = User.create(organisation=org, email=email, role=role, password_hash=password_hash,
-                           must_change_password=must_change_password, created_at=clock())
+                           must_change_password=must_change_password, created_at=clock(),
+                           name=_label(name), section=_label(section))
         record("user.added", actor=actor, organisation_code=org.code,
-               details={"user_id": user.id, "email": email, "role": role,
+               details={"user_id": user.id, "email": email, "role": role, "name": user.name,
+                        "section": user.section,
                         "must_change_password": must_change_password}, clock=clock)
     return user
+
+
+def _label(text: str | None) -> str:
+    """A name or section as shown in lists: blanks (full-width ones too) folded."""
+    return " ".join((text or "").replace("\u3000", " ").split())[:100]
 
 
 def password_matches(user: User | None, password: str) -> bool:
@@ -135,11 +148,15 @@ def user_by_email(email: str) -> User | None:
             .where(User.email == normalise_email(email)).first())
 
 
-def start_session(user: User, *, clock: Clock = utcnow) -> str:
-    """A new session for ``user``; returns the token the browser will hold."""
+def start_session(user: User, *, address: str | None = None, browser: str | None = None,
+                  clock: Clock = utcnow) -> str:
+    """A new session for ``user`` from the client ``address`` and ``browser`` (a short
+    description, e.g. "Edge 120 / Windows"); returns the token the browser will hold."""
     token = secrets.token_urlsafe(32)
     now = clock()
-    UserSession.create(token_digest=_digest(token), user=user, created_at=now, last_seen_at=now)
+    UserSession.create(token_digest=_digest(token), user=user, created_at=now, last_seen_at=now,
+                       address=(address or None) and address[:64],
+                       browser=(browser or None) and browser[:100])
     return token
 
 

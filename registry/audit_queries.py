@@ -23,6 +23,7 @@ from .signatures import check_stored, sha256_hex
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PAGE_SIZE = 50
+SEQ_MAX = 2**63 - 1
 
 EVENT_LABELS = {
     "revision.accepted": "電子保証の受付",
@@ -37,6 +38,8 @@ EVENT_LABELS = {
     "certificate.viewed": "保証証書の閲覧",
     "login.succeeded": "ログイン",
     "login.failed": "ログイン失敗",
+    "login.device_rejected": "ログイン失敗が続いた端末の記憶の取消し",
+    "session.revoked_others": "ほかの端末のログアウト",
     "logout": "ログアウト",
     "user.added": "利用者の追加",
     "user.deactivated": "利用者の無効化",
@@ -50,12 +53,27 @@ EVENT_LABELS = {
     "otp.recovery_codes_replaced": "回復コードの再発行",
     "organisation.added": "組織の登録",
     "api_client.added": "APIクライアントの登録",
+    "api_client.revoked": "APIクライアントの失効",
     "signing_key.added": "署名鍵の登録",
+    "signing_key.retired": "署名鍵の廃止",
     "api.authentication_failed": "API認証の失敗",
     "audit.exported": "監査ログのCSV出力",
     "evidence.exported": "証拠パッケージの出力",
     "checkpoint.timestamp_failed": "タイムスタンプ取得の失敗",
     "checkpoint.file_failed": "チェックポイント書き出しの失敗",
+    "user.notifications_changed": "お知らせメールの設定変更",
+    "notification.email_sent": "お知らせメールの送信",
+    "notification.email_failed": "お知らせメールの送信失敗",
+    "notification.email_cancelled": "お知らせメールの取りやめ",
+    "webhook.added": "Webhookの登録",
+    "webhook.removed": "Webhookの削除",
+    "webhook.delivery_attempted": "Webhookの送信",
+    "webhook.delivery_cancelled": "Webhook送信の取りやめ",
+    "outbox.lease_expired": "通知の送信中断(再送へ)",
+    "outbox.retried": "送信できなかった通知の再送",
+    "outbox.webhook_abandoned": "Webhook送信の打ち切り",
+    "outbox.email_abandoned": "お知らせメール送信の打ち切り",
+    "access.denied": "アクセス拒否",
 }
 OPENED_KINDS = ("lookup.succeeded", "certificate.viewed")
 
@@ -106,7 +124,8 @@ def utc_text(moment: dt.datetime) -> str:
     """Aware or naive-UTC datetime as AuditEvent.occurred_at text (sorts as time)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: strftime writes year 999 as "999", which sorts after "2026"
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_utc_text(text: str) -> dt.datetime:
@@ -123,24 +142,31 @@ def jst_text(value: str | dt.datetime | None, *, seconds: bool = True) -> str:
 
 
 def _parse_local(text: str, *, end: bool) -> dt.datetime | None:
-    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` in JST. A bare day as the end of a
-    range means up to the end of that day."""
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` in JST, as naive UTC. A bare day as the
+    end of a range means up to the end of that day. At the calendar's ends, where UTC has
+    no such moment (the first hours of year 1 in Japan, past the last day), the range
+    starts or ends at the earliest or latest moment there is."""
     text = (text or "").strip().replace(" ", "T")
     if not text:
         return None
     try:
         if "T" not in text:
-            day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time())
-            if end:
-                moment += dt.timedelta(days=1)
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+            step = dt.timedelta(days=1)
         else:
             moment = dt.datetime.fromisoformat(text)
-            if end:
-                moment += dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
+            step = dt.timedelta(minutes=1) if len(text) <= 16 else dt.timedelta(seconds=1)
     except ValueError:
         raise ValueError(text) from None
-    return moment.replace(tzinfo=JST)
+    if end:
+        try:
+            moment += step
+        except OverflowError:
+            return dt.datetime.max
+    try:
+        return moment.replace(tzinfo=JST).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        return dt.datetime.min
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,7 +249,8 @@ def trail_page(scope: AuditScope, trail_filter: TrailFilter, *, before: int | No
     """One page, keyset-paged by seq so page 20 000 costs what page 1 costs."""
     query = trail_query(scope, trail_filter)
     if before is not None:
-        query = query.where(AuditEvent.seq < before)
+        # seq is a 64-bit column: a larger "before" means the same as its maximum
+        query = query.where(AuditEvent.seq < min(before, SEQ_MAX))
     events = list(query.limit(size + 1))
     more = len(events) > size
     events = events[:size]
@@ -269,6 +296,25 @@ def actor_names(scope: AuditScope, actors) -> dict[str, str]:
     if not scope.is_platform:
         query = query.where(User.organisation == scope.organisation.id)
     return {f"user:{uid}": email for uid, email in query.tuples()}
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificatePage:
+    rows: list
+    page: int      # clamped to the pages there are
+    total: int
+
+
+def certificate_page(scope: AuditScope, number_part: str, page: int,
+                     size: int = PAGE_SIZE) -> CertificatePage:
+    """The certificates in scope whose number contains ``number_part``, by number; any
+    page number is answered with the nearest page there is."""
+    query = scope.certificates().order_by(Certificate.contract_number)
+    if number_part:
+        query = query.where(Certificate.contract_number.contains(number_part))
+    total = query.count()
+    page = max(1, min(page, -(-total // size)))
+    return CertificatePage(list(query.paginate(page, size)), page, total)
 
 
 def chain_head() -> tuple[int, AuditEvent | None]:

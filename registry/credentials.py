@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Iterable
 
 from . import recovery_codes
 from .accounts import (OtpCodeUse, User, check_password_for, end_all_sessions,
@@ -23,6 +24,7 @@ from .accounts import (OtpCodeUse, User, check_password_for, end_all_sessions,
 from .audit import record
 from .clock import Clock, utcnow
 from .db import write_transaction
+from .devices import Device
 from .errors import Forbidden
 from .password_policy import WeakPassword
 from .sign_in import LoginLimits, reauthenticate
@@ -47,10 +49,12 @@ class CredentialChange:
 
 
 def _proof(user: User, password: str | None, otp_code: str | None, address: str | None,
-           limits: LoginLimits, clock: Clock) -> CredentialChange | None:
-    """None when the user proved it is them; otherwise the refusal to return."""
+           limits: LoginLimits, clock: Clock, devices: Iterable[Device]) -> CredentialChange | None:
+    """None when the user proved it is them; otherwise the refusal to return. Guesses
+    count like sign-in's: against the browser's device cookie when it has one for the
+    account, else against the account."""
     proof = reauthenticate(user, password=password or "", otp_code=otp_code, address=address,
-                           limits=limits, clock=clock)
+                           limits=limits, clock=clock, devices=devices)
     if proof.outcome == "confirmed":
         return None
     if proof.outcome == "locked":
@@ -60,11 +64,12 @@ def _proof(user: User, password: str | None, otp_code: str | None, address: str 
 
 def change_password(user: User, *, current_password: str, new_password: str,
                     address: str | None, limits: LoginLimits = LoginLimits(),
-                    clock: Clock = utcnow) -> CredentialChange:
+                    clock: Clock = utcnow, devices: Iterable[Device] = (),
+                    browser: str | None = None) -> CredentialChange:
     """The user's own new password (on /account, or the one they must set after a
     reset). WeakPassword when the policy refuses it, before any guess is counted."""
     check_password_for(user, new_password)
-    refused = _proof(user, current_password, None, address, limits, clock)
+    refused = _proof(user, current_password, None, address, limits, clock, devices)
     if refused:
         return refused
     if password_matches(user, new_password):
@@ -72,18 +77,19 @@ def change_password(user: User, *, current_password: str, new_password: str,
     with write_transaction():
         set_password(user, new_password, actor=f"user:{user.id}", event="user.password_changed",
                      clock=clock)
-        token = start_session(user, clock=clock)
+        token = start_session(user, address=address, browser=browser, clock=clock)
     return CredentialChange("done", token=token)
 
 
 def enrol_otp(user: User, *, password: str, secret: str, code: str | None,
               address: str | None, limits: LoginLimits = LoginLimits(),
-              clock: Clock = utcnow) -> CredentialChange:
+              clock: Clock = utcnow, devices: Iterable[Device] = (),
+              browser: str | None = None) -> CredentialChange:
     """Bind the authenticator holding ``secret`` once the password and a code of it are
     right; ten new recovery codes come back in the clear, to be shown once."""
     if user.otp_secret:
         raise Forbidden("TOTP is already set up; remove it first")
-    refused = _proof(user, password, None, address, limits, clock)
+    refused = _proof(user, password, None, address, limits, clock, devices)
     if refused:
         return refused
     if not use_otp_code(user, secret, code, clock=clock):
@@ -91,7 +97,7 @@ def enrol_otp(user: User, *, password: str, secret: str, code: str | None,
     with write_transaction():
         codes = recovery_codes.replace_codes(user, clock=clock)
         ended = end_all_sessions(user, clock=clock)
-        token = start_session(user, clock=clock)
+        token = start_session(user, address=address, browser=browser, clock=clock)
         store_otp_secret(user, secret, actor=f"user:{user.id}", clock=clock,
                          details={"recovery_codes": len(codes), "sessions_ended": ended,
                                   "address": address})
@@ -99,18 +105,19 @@ def enrol_otp(user: User, *, password: str, secret: str, code: str | None,
 
 
 def remove_otp(user: User, *, password: str, code: str | None, address: str | None,
-               limits: LoginLimits = LoginLimits(), clock: Clock = utcnow) -> CredentialChange:
+               limits: LoginLimits = LoginLimits(), clock: Clock = utcnow,
+               devices: Iterable[Device] = (), browser: str | None = None) -> CredentialChange:
     """The user turns their optional TOTP off with the password and a current code (or
     a recovery code). Not where the organisation requires TOTP."""
     if user.organisation.require_otp:
         raise Forbidden("the organisation requires TOTP")
-    refused = _proof(user, password, code or "", address, limits, clock)
+    refused = _proof(user, password, code or "", address, limits, clock, devices)
     if refused:
         return refused
     with write_transaction():
         _forget_otp(user)
         ended = end_all_sessions(user, clock=clock)
-        token = start_session(user, clock=clock)
+        token = start_session(user, address=address, browser=browser, clock=clock)
         record("otp.removed", actor=f"user:{user.id}", organisation_code=user.organisation.code,
                details={"user_id": user.id, "sessions_ended": ended, "address": address},
                clock=clock)
@@ -118,12 +125,12 @@ def remove_otp(user: User, *, password: str, code: str | None, address: str | No
 
 
 def regenerate_recovery_codes(user: User, *, password: str, address: str | None,
-                              limits: LoginLimits = LoginLimits(),
-                              clock: Clock = utcnow) -> CredentialChange:
+                              limits: LoginLimits = LoginLimits(), clock: Clock = utcnow,
+                              devices: Iterable[Device] = ()) -> CredentialChange:
     """A new set of ten codes; the old ones stop working. Needs the password."""
     if not user.otp_secret:
         raise Forbidden("recovery codes belong to a TOTP enrolment")
-    refused = _proof(user, password, None, address, limits, clock)
+    refused = _proof(user, password, None, address, limits, clock, devices)
     if refused:
         return refused
     with write_transaction():

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import InvalidDocument
 from .obligee_codes import is_valid_obligee_code
+from .safe_text import document_problems
 
+MAX_REVISION = 9999
 PRODUCTS = ("contract", "advance_payment", "intermediate_advance_payment")
 ADVANCE_PRODUCTS = ("advance_payment", "intermediate_advance_payment")
 KINDS = ("new", "change", "correction", "change_cancellation")
@@ -76,7 +78,7 @@ class Surety(_Strict):
 class Document(_Strict):
     contract_number: Annotated[str, Field(pattern=r"^[0-9]{5}-[0-9]{6}$")]
     product: Literal["contract", "advance_payment", "intermediate_advance_payment"]
-    revision: Annotated[int, Field(ge=1, le=9999)]
+    revision: Annotated[int, Field(ge=1, le=MAX_REVISION)]
     kind: Literal["new", "change", "correction", "change_cancellation"]
     supersedes: Annotated[int | None, Field(ge=1)]
     issued_on: dt.date
@@ -130,11 +132,20 @@ def _rule_errors(doc: Document, sent_fields: set[str]) -> list[dict]:
     return errors
 
 
+def refuse_unsafe_text(raw: object) -> None:
+    """Raise InvalidDocument naming every key or text value that holds a character no
+    certificate may show (registry.safe_text): before anything else reads the document."""
+    errors = [_problem(field, message) for field, message in document_problems(raw)]
+    if errors:
+        raise InvalidDocument("The document holds characters that are not allowed.", errors)
+
+
 def parse_document(raw: object) -> Document:
     """Validate a decoded JSON document; raise InvalidDocument naming every bad field."""
     if not isinstance(raw, dict):
         raise InvalidDocument("The document must be a JSON object.",
                               [_problem("document", "must be an object")])
+    refuse_unsafe_text(raw)
     try:
         # Strict JSON mode: dates only as ISO strings, integers only as integers.
         doc = Document.model_validate_json(json.dumps(raw, ensure_ascii=False), strict=True)

@@ -39,6 +39,10 @@ class UnknownSigningKey(Forbidden):
     reason = "unknown_signing_key"
 
 
+class RetiredSigningKey(Forbidden):
+    reason = "retired_signing_key"
+
+
 class InvalidSignature(Forbidden):
     reason = "invalid_signature"
 

@@ -14,15 +14,18 @@ from .audit import record
 from .auth_keys import AuthKeyHasher, generate_auth_key
 from .clock import Clock, utcnow
 from .db import write_transaction
-from .documents import Document, parse_document
+from .documents import MAX_REVISION, Document, parse_document, refuse_unsafe_text
 from .errors import (InvalidDocument, NotYourCertificate, ObligeeNotEnrolled, RegistryError,
-                     RevisionConflict, UnknownSigningKey, InvalidSignature, NotFound)
+                     RetiredSigningKey, RevisionConflict, UnknownSigningKey, InvalidSignature,
+                     NotFound)
 from .history import current_revision, supersedes_problem
 from .models import ApiClient, Certificate, Organisation, Revision, SigningKey
 from .notifications import events as notifications
+from .safe_text import NOT_ALLOWED, is_safe, shown
 from .signatures import canonical_bytes, decode_signature, sha256_hex, signature_is_valid
 
-_CONTRACT_NUMBER = re.compile(r"^[0-9]{5}-[0-9]{6}$")
+JSON_EXACT = 2**53  # integers beyond it have no exact RFC 8785 form: the chain refuses them
+_CONTRACT_NUMBER = re.compile(r"[0-9]{5}-[0-9]{6}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +54,9 @@ def accept_revision(*, client: ApiClient, contract_number: str, number: int, bod
     ({"document", "signature", "key_id"}). Raises a RegistryError on any refusal,
     after recording it; nothing else is written then."""
     try:
+        if not 1 <= number <= MAX_REVISION:
+            raise InvalidDocument("The revision number in the URL is out of range.",
+                                  [_field("n", f"must be 1 to {MAX_REVISION}")])
         verified = _verify(client, contract_number, number, body)
         return _store(client, contract_number, number, verified, hasher, clock)
     except RegistryError as exc:
@@ -63,10 +69,14 @@ def accept_revision(*, client: ApiClient, contract_number: str, number: int, bod
 def record_refusal(*, client: ApiClient, contract_number: str, number: int, reason: str,
                    detail: str, fields: list[str] = (), clock: Clock = utcnow) -> None:
     """Audit a refused revision, including one refused before it could be read (a body
-    that is not JSON, or too large)."""
+    that is not JSON, or too large, or a URL with characters no text may hold). What the
+    caller typed is kept only as far as the chain can hold it exactly: a number in JSON's
+    exact integer range, field names escaped."""
     record("revision.refused", actor=_actor(client), organisation_code=client.organisation.code,
-           contract_number=contract_number if _CONTRACT_NUMBER.match(contract_number) else None,
-           details={"revision": number, "reason": reason, "detail": detail, "fields": list(fields)},
+           contract_number=contract_number if _CONTRACT_NUMBER.fullmatch(contract_number) else None,
+           details={"revision": number if abs(number) < JSON_EXACT else None,
+                    "reason": reason, "detail": detail,
+                    "fields": [shown(field) for field in fields]},
            clock=clock)
 
 
@@ -79,7 +89,7 @@ def _verify(client: ApiClient, contract_number: str, number: int, body: object) 
         raise InvalidDocument("The request body must be a JSON object.",
                               [_field("body", "must be an object")])
     unknown = set(body) - {"document", "signature", "key_id"}
-    shape = [_field(name, "unknown field") for name in sorted(unknown)]
+    shape = [_field(shown(name), "unknown field") for name in sorted(unknown)]
     if not isinstance(body.get("document"), dict):
         shape.append(_field("document", "is required and must be an object"))
     signature = decode_signature(body.get("signature"))
@@ -87,12 +97,18 @@ def _verify(client: ApiClient, contract_number: str, number: int, body: object) 
         shape.append(_field("signature", "must be the base64 of a 64-byte Ed25519 signature"))
     if not isinstance(body.get("key_id"), str) or not body["key_id"]:
         shape.append(_field("key_id", "is required"))
+    elif not is_safe(body["key_id"]):
+        shape.append(_field("key_id", NOT_ALLOWED))
     if shape:
         raise InvalidDocument("The request body is not valid.", shape)
+    refuse_unsafe_text(body["document"])
 
-    key = SigningKey.get_or_none(SigningKey.key_id == body["key_id"], SigningKey.active == True)  # noqa: E712
+    key = SigningKey.get_or_none(SigningKey.key_id == body["key_id"])
     if key is None or key.organisation_id != client.organisation_id:
         raise UnknownSigningKey("key_id does not name an active signing key of your organisation.")
+    if not key.active:
+        # Even a retry of a revision stored before: the surety reads it back with GET.
+        raise RetiredSigningKey("key_id names a retired signing key; sign with an active one.")
     try:
         canonical = canonical_bytes(body["document"])
     except Exception:  # rfc8785 refuses floats it cannot represent exactly, and the like

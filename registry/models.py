@@ -32,17 +32,21 @@ class ApiClient(BaseModel):
     token_digest = pw.CharField(max_length=64, unique=True)
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField()
+    last_used_at = pw.DateTimeField(null=True)  # to the minute (organisations.authenticate_client)
+    revoked_at = pw.DateTimeField(null=True)
 
 
 class SigningKey(BaseModel):
-    """A surety's Ed25519 public key; revisions name it by ``key_id``."""
+    """A surety's Ed25519 public key; revisions name it by ``key_id``. A retired key
+    signs no new revision, but the revisions it signed still verify with it."""
 
     organisation = pw.ForeignKeyField(Organisation, backref="signing_keys")
     key_id = pw.CharField(max_length=64, unique=True)
     public_key = pw.BlobField()  # 32 raw bytes
     fingerprint = pw.CharField(max_length=64)
-    active = pw.BooleanField(default=True)
+    active = pw.BooleanField(default=True)  # False: retired, refused for new revisions
     created_at = pw.DateTimeField()
+    retired_at = pw.DateTimeField(null=True)
 
 
 class Certificate(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-_SIX_DIGITS = re.compile(r"^[0-9]{6}$")
+_SIX_DIGITS = re.compile(r"[0-9]{6}")  # fullmatch: "$" would let "042081\n" in
 
 
 def check_digit(first_five: str) -> int:
@@ -12,4 +12,4 @@ def check_digit(first_five: str) -> int:
 
 
 def is_valid_obligee_code(code: str) -> bool:
-    return bool(_SIX_DIGITS.match(code)) and int(code[5]) == check_digit(code[:5])
+    return bool(_SIX_DIGITS.fullmatch(code)) and int(code[5]) == check_digit(code[:5])

@@ -1,6 +1,7 @@
 """Organisations, surety API clients and signing keys: what the operator sets up."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -68,7 +69,11 @@ def add_api_client(*, org_code: str, name: str, actor: str = "operator",
     return client, token
 
 
-def authenticate_client(token: str | None) -> ApiClient:
+# How stale ApiClient.last_used_at may be: one write a minute per client, not per request.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def authenticate_client(token: str | None, *, clock: Clock = utcnow) -> ApiClient:
     """The active client holding ``token``; NotAuthenticated otherwise."""
     if token:
         client = (ApiClient.select(ApiClient, Organisation).join(Organisation)
@@ -76,8 +81,19 @@ def authenticate_client(token: str | None) -> ApiClient:
                          ApiClient.active == True)  # noqa: E712
                   .first())
         if client is not None:
+            _note_use(client, clock())
             return client
     raise NotAuthenticated("A valid bearer token is required.")
+
+
+def _note_use(client: ApiClient, now: dt.datetime) -> None:
+    """Keep last_used_at to the minute. No audit entry: the requests themselves are
+    audited where they change something."""
+    if client.last_used_at is not None and now - client.last_used_at < LAST_USED_RESOLUTION:
+        return
+    stale = ApiClient.last_used_at.is_null() | (ApiClient.last_used_at <= now - LAST_USED_RESOLUTION)
+    ApiClient.update(last_used_at=now).where(ApiClient.id == client.id, stale).execute()
+    client.last_used_at = now
 
 
 def add_signing_key(*, org_code: str, pem: bytes, actor: str = "operator",

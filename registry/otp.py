@@ -75,7 +75,7 @@ def matching_step(secret: str, code: str | None, *, at: dt.datetime) -> int | No
     """The time step whose code is ``code`` (within the drift allowed), else None.
     Every candidate is compared in constant time."""
     typed = normalise_code(code)
-    if len(typed) != DIGITS or not typed.isdigit():
+    if len(typed) != DIGITS or not (typed.isascii() and typed.isdigit()):  # "٣" is a digit too
         return None
     totp = _totp(secret)
     now = _epoch(at)

@@ -101,8 +101,10 @@ def check_password_strength(password: str, *, email: str | None = None,
         raise WeakPassword("パスワードに組織名が含まれています。推測されやすいため使えません。")
     hints = [*_email_pieces(email), *_organisation_names(organisation_name),
              *([organisation_code] if organisation_code else [])]
-    estimate = zxcvbn(unicodedata.normalize("NFKC", password)[:_ESTIMATED_LENGTH],
-                      user_inputs=hints)
+    # Line breaks read as spaces: zxcvbn's date matcher ends its patterns with "$", which
+    # also matches before a final newline, and then fails on the newline itself.
+    estimated = unicodedata.normalize("NFKC", password)[:_ESTIMATED_LENGTH]
+    estimate = zxcvbn(estimated.replace("\r", " ").replace("\n", " "), user_inputs=hints)
     if estimate["score"] < MIN_SCORE:
         raise WeakPassword(f"推測されやすいパスワードです({_why_guessable(estimate['sequence'])})。"
                            "単語をいくつかつなげた、長い文章のようなパスワードにしてください。")

@@ -187,9 +187,11 @@ def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
     if search.product:
         conditions.append(Certificate.product == search.product)
     column = Certificate.created_at if search.date_field == "issued" else Certificate.updated_at
-    if search.date_from:
+    # The calendar's first and last days have no UTC moment to start or end on; as a
+    # bound they leave nothing out anyway.
+    if search.date_from and search.date_from > dt.date.min:
         conditions.append(column >= jst_day_start_utc(search.date_from))
-    if search.date_to:
+    if search.date_to and search.date_to < dt.date.max:
         conditions.append(column < jst_day_start_utc(search.date_to + dt.timedelta(days=1)))
 
     base = (OrganisationCertificate.select()

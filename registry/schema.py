@@ -10,12 +10,12 @@ from .models import CORE_MODELS
 
 
 def all_models() -> list:
-    from . import (accounts, checkpoints, portfolio, recovery_codes, throttle, timestamps,
-                   verification_runs)
+    from . import (accounts, checkpoints, denials, devices, portfolio, recovery_codes, throttle,
+                   timestamps, verification_runs)
     from .notifications import models as notifications
     return (CORE_MODELS + accounts.MODELS + recovery_codes.MODELS + throttle.MODELS
             + portfolio.MODELS + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS
-            + notifications.MODELS)
+            + devices.MODELS + denials.MODELS + notifications.MODELS)
 
 
 def create_schema() -> Upgrade:

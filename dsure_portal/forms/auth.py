@@ -89,6 +89,11 @@ class ChangePasswordForm(FlaskForm):
 
 
 class AddStaffForm(FlaskForm):
+    name = StringField("氏名", validators=[Length(max=100)],
+                       render_kw={"autocomplete": "off", "maxlength": 100})
+    section = StringField("所属(課・係)", validators=[Length(max=100)],
+                          render_kw={"autocomplete": "off", "maxlength": 100,
+                                     "placeholder": "例: 契約管財課 契約係"})
     email = StringField("メールアドレス",
                         validators=[DataRequired(message="メールアドレスを入力してください。"),
                                     Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",

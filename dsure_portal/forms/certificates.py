@@ -74,6 +74,17 @@ DATE_FIELD_CHOICES = [SelectChoice("updated", "最終更新日(最新版の電�
                       SelectChoice("issued", "初回の電子保証発行日")]
 
 
+class PageField(IntegerField):
+    """A page number. More digits than any list has pages is no page number: WTForms'
+    NumberRange would turn a 400-digit one into a float and fail."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(valuelist[0].strip()) > 9:
+            self.data = None
+            raise ValueError("ページ番号が正しくありません。")
+        super().process_formdata(valuelist)
+
+
 class SearchForm(FlaskForm):
     """A GET form (bookmarkable, no CSRF): ``SearchForm(formdata=request.args)``."""
 
@@ -89,7 +100,7 @@ class SearchForm(FlaskForm):
                              validators=[Optional()])
     date_from = DateField("開始日", validators=[Optional()])
     date_to = DateField("終了日", validators=[Optional()])
-    page = IntegerField("ページ", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
+    page = PageField("ページ", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
     def value(self, name: str, fallback=None):
         """A field's value when it is valid, else ``fallback`` (bad input is ignored)."""

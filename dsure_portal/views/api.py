@@ -9,15 +9,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from registry import audit, ingest
 from registry.clock import utcnow
 from registry.errors import LookupLocked, NotAuthenticated, RegistryError
-from registry.history import hidden_by, status_of
-from registry.models import Revision
 from registry.normalise import normalise_contract_number
 from registry.notice import issue_notice
 from registry.notice_pdf import NoticeFontMissing
 from registry.organisations import authenticate_client, enrolled_obligees
+from registry.surety_readback import certificate_state
 
 from ..config import lookup_limits
 from ..extensions import bearer_token, limiter
+from ..input_gate import unsafe_fields
 from ..openapi import openapi_document
 from ..problems import problem, problem_for
 
@@ -47,6 +47,20 @@ def authenticate():
     return None
 
 
+@bp.before_request
+def refuse_unsafe_text():
+    """After authentication, so a refused revision is audited like every other."""
+    problems = unsafe_fields()
+    if not problems:
+        return None
+    detail = "A parameter holds a character that is not allowed (U+0000 or a lone surrogate)."
+    if request.endpoint == "api.put_revision":
+        ingest.record_refusal(client=g.client, contract_number=request.view_args["contract_number"],
+                              number=request.view_args["n"], reason="invalid_text", detail=detail,
+                              fields=[p["field"] for p in problems])
+    return problem(400, "Bad request", detail, reason="invalid-text", errors_=problems)
+
+
 @bp.errorhandler(RegistryError)
 def registry_error(exc: RegistryError):
     return problem_for(exc)
@@ -66,7 +80,7 @@ def _refuse_an_oversized_body() -> None:
         raise RequestEntityTooLarge()
 
 
-@bp.put("/certificates/<contract_number>/revisions/<int:n>")
+@bp.put("/certificates/<contract_number>/revisions/<digits:n>")
 def put_revision(contract_number: str, n: int):
     try:
         _refuse_an_oversized_body()
@@ -93,7 +107,6 @@ def put_revision(contract_number: str, n: int):
         payload["auth_key"] = accepted.auth_key
     response = jsonify(payload)
     response.status_code = 201 if accepted.created else 200
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -101,9 +114,7 @@ def put_revision(contract_number: str, n: int):
 def reissue_auth_key(contract_number: str):
     auth_key = ingest.reissue_auth_key(client=g.client, contract_number=contract_number,
                                        hasher=_hasher())
-    response = jsonify({"contract_number": contract_number, "auth_key": auth_key})
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify({"contract_number": contract_number, "auth_key": auth_key})
 
 
 @bp.post("/certificates/<contract_number>/notice")
@@ -138,25 +149,7 @@ def notice(contract_number: str):
 
 @bp.get("/certificates/<contract_number>")
 def get_certificate(contract_number: str):
-    cert = ingest.own_certificate(g.client, contract_number)
-    revisions = list(Revision.select().where(Revision.certificate == cert).order_by(Revision.number))
-    hidden = hidden_by(revisions)
-    status = status_of(revisions)
-    opened = audit.first_event(kind="certificate.viewed", contract_number=cert.contract_number)
-    return jsonify({
-        "contract_number": cert.contract_number,
-        "product": cert.product,
-        "obligee": {"code": cert.obligee.code, "name": cert.obligee.name},
-        "status": {"kind": status.kind, "current_revision": status.revision,
-                   "since": status.since.isoformat() + "Z"},
-        "auth_key_issued_at": cert.auth_key_issued_at.isoformat() + "Z",
-        "revisions": [{"number": r.number, "kind": r.kind, "supersedes": r.supersedes,
-                       "arrived_at": r.arrived_at.isoformat() + "Z",
-                       "visible": r.number not in hidden,
-                       "hidden_by": hidden.get(r.number)} for r in revisions],
-        "obligee_opened": opened is not None,
-        "obligee_first_opened_at": opened.occurred_at if opened else None,
-    })
+    return jsonify(certificate_state(g.client, contract_number))
 
 
 @bp.get("/obligees")

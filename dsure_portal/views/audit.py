@@ -16,31 +16,24 @@ from flask_login import current_user
 from registry import audit_queries as q
 from registry import checkpoints, evidence, timestamps
 from registry.audit import record
-from registry.models import Certificate, Organisation
+from registry.errors import Forbidden
+from registry.models import Organisation
 from registry.verification_runs import latest_run
 
-from ..login import require_login
+from ..input_gate import whole_number
+from ..login import require_role
 from ..rendering import render
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-@bp.before_request
-def auditors_only():
-    refused = require_login()
-    if refused is not None:
-        return refused
-    if current_user.role not in q.AUDITOR_ROLES:
-        abort(403)
-    if request.method not in ("GET", "HEAD"):
-        abort(405)  # nothing here changes anything
-    return None
+bp.before_request(require_role(*q.AUDITOR_ROLES))
 
 
 def _scope() -> q.AuditScope:
     try:
         return q.AuditScope.for_user(current_user.user)
-    except Exception:  # noqa: BLE001 - e.g. a platform-auditor outside the operator
+    except Forbidden:  # e.g. a platform-auditor outside the operator organisation
         abort(403)
 
 
@@ -50,8 +43,7 @@ def jst_filter(value, seconds: bool = True) -> str:
 
 
 def _before() -> int | None:
-    value = request.args.get("before", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(request.args.get("before"))
 
 
 @bp.get("")
@@ -102,7 +94,6 @@ def export():
     response = Response(stream_with_context(generate()), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -124,15 +115,10 @@ def _cell(value) -> str:
 @bp.get("/certificates")
 def certificates():
     scope = _scope()
-    number = request.args.get("contract_number", "").strip()
-    query = scope.certificates().order_by(Certificate.contract_number)
-    if number:
-        query = query.where(Certificate.contract_number.contains(number))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    total = query.count()
-    rows = list(query.paginate(page, q.PAGE_SIZE))
-    return render("audit/certificates.html", block="results", scope=scope, rows=rows,
-                  number=number, page=page, total=total, page_size=q.PAGE_SIZE)
+    number = request.args.get("contract_number", "").strip()[:200]
+    found = q.certificate_page(scope, number, whole_number(request.args.get("page")) or 1)
+    return render("audit/certificates.html", block="results", scope=scope, rows=found.rows,
+                  number=number, page=found.page, total=found.total, page_size=q.PAGE_SIZE)
 
 
 @bp.get("/certificates/<contract_number>")
@@ -162,8 +148,7 @@ def bundle_response(contract_number: str) -> Response:
         contract_number, actor=current_user.actor, organisation_code=current_user.organisation.code,
         platform_signer=current_app.extensions["dsure.platform_signer"])
     return Response(bundle.data, mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{bundle.filename}"',
-        "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="{bundle.filename}"'})
 
 
 @bp.get("/checkpoints/<int:checkpoint_id>.json")

@@ -17,20 +17,18 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_login import current_user, login_required, login_user, logout_user
 
 from registry import credentials, otp
-from registry.accounts import (User, add_user, deactivate_user, end_session, member_for_admin,
-                               members_of, needs_password_change, sign_out)
+from registry.accounts import User, end_session, needs_password_change, sign_out
 from registry.credentials import CredentialChange
 from registry.password_policy import WeakPassword
 from registry.sign_in import LoginLimits, sign_in, sign_in_with_otp
 from registry.clock import utcnow
-from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.notifications.preferences import set_email_notifications
 from registry.wareki import wareki_datetime_long
 
+from ..devices import browser_devices, browser_summary, keep_device_cookie
 from ..extensions import limiter
-from ..forms.auth import (ROLE_LABELS, AddStaffForm, ChangePasswordForm, ConfirmForm,
-                          EnrolOtpForm, LoginForm, OtpForm, OtpRemoveForm, RecoveryCodesForm,
-                          ResetPasswordForm)
+from ..forms.auth import (ROLE_LABELS, ChangePasswordForm, EnrolOtpForm, LoginForm, OtpForm,
+                          OtpRemoveForm, RecoveryCodesForm)
 from ..login import (PortalUser, enforce_otp_enrolment, enforce_password_change, home_url,
                      require_login, safe_next)
 from ..forms.notifications import EmailNotificationsForm
@@ -57,6 +55,12 @@ def _login_limits() -> LoginLimits:
     return LoginLimits(failures=int(config["LOGIN_FAILURE_LIMIT"]),
                        window=dt.timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
                        failures_per_address=int(config["LOGIN_ADDRESS_FAILURE_LIMIT"]))
+
+
+def _this_browser() -> dict:
+    """Who is asking, for a credential change: the device cookies this browser holds (its
+    guesses count against them, as at sign-in) and its name for the new session row."""
+    return {"devices": browser_devices(), "browser": browser_summary()}
 
 
 def _login_rate() -> str:
@@ -107,7 +111,9 @@ def login():
     if not form.validate_on_submit():
         return render("auth/login.html", form=form, next_url=next_url)
     result = sign_in(email=form.email.data, password=form.password.data,
-                     address=request.remote_addr, limits=_login_limits())
+                     address=request.remote_addr, limits=_login_limits(),
+                     devices=browser_devices(), browser=browser_summary())
+    keep_device_cookie(result)
     if result.outcome == "needs_otp":
         _forget_session()
         session[PENDING_OTP] = {"user_id": result.user.id, "since": int(time.time()),
@@ -139,7 +145,9 @@ def login_otp():
     if not form.validate_on_submit():
         return render("auth/login_otp.html", form=form)
     result = sign_in_with_otp(user_id=pending["user_id"], code=form.otp.data,
-                              address=request.remote_addr, limits=_login_limits())
+                              address=request.remote_addr, limits=_login_limits(),
+                              devices=browser_devices(), browser=browser_summary())
+    keep_device_cookie(result)
     if result.signed_in:
         return _start(result.user, result.token, safe_next(pending.get("next")))
     blank = OtpForm(formdata=None)
@@ -200,7 +208,7 @@ def _change_own_password(form: ChangePasswordForm) -> CredentialChange:
         change = credentials.change_password(
             current_user.user, current_password=form.current_password.data,
             new_password=form.new_password.data, address=request.remote_addr,
-            limits=_login_limits())
+            limits=_login_limits(), **_this_browser())
     except WeakPassword as refusal:
         form.new_password.errors.append(refusal.detail)
         return CredentialChange("refused")
@@ -252,7 +260,7 @@ def otp_enrol():
     if form.validate_on_submit():
         change = credentials.enrol_otp(user, password=form.password.data, secret=secret,
                                        code=form.otp.data, address=request.remote_addr,
-                                       limits=_login_limits())
+                                       limits=_login_limits(), **_this_browser())
         if change.outcome == "locked":
             return _locked_response("auth/otp_enrol.html", change.retry_after,
                                     **_enrolment_page(secret, EnrolOtpForm(formdata=None)))
@@ -289,7 +297,8 @@ def otp_remove():
         return redirect(url_for(".account"), 303)
     if form.validate_on_submit():
         change = credentials.remove_otp(user, password=form.password.data, code=form.otp.data,
-                                        address=request.remote_addr, limits=_login_limits())
+                                        address=request.remote_addr, limits=_login_limits(),
+                                        **_this_browser())
         if change.outcome == "locked":
             return _account_locked(change.retry_after)
         if change.done:
@@ -312,7 +321,7 @@ def recovery_codes():
     if form.validate_on_submit():
         change = credentials.regenerate_recovery_codes(
             user, password=form.password.data, address=request.remote_addr,
-            limits=_login_limits())
+            limits=_login_limits(), devices=browser_devices())
         if change.outcome == "locked":
             return _locked_response("auth/recovery_codes.html", change.retry_after,
                                     form=RecoveryCodesForm(formdata=None))
@@ -340,109 +349,3 @@ def email_notifications():
         flash("新しい版のお知らせメールを受け取ります。" if enabled
               else "新しい版のお知らせメールを停止しました。", "info")
     return redirect(url_for(".account") + "#notifications-heading", 303)
-
-
-# --- an obligee admin's staff ---------------------------------------------------------------
-
-def _admin_only() -> User:
-    if current_user.role != "admin":
-        abort(403)
-    return current_user.user
-
-
-def _member(user_id: int) -> User:
-    try:
-        return member_for_admin(current_user.user, user_id)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
-
-
-def _staff_page(add_form=None, status: int = 200, **context):
-    admin = _admin_only()
-    members = members_of(admin.organisation)
-    return render("auth/staff.html", status=status, members=members,
-                  add_form=add_form or AddStaffForm(formdata=None),
-                  reset_form=ResetPasswordForm(formdata=None), confirm_form=ConfirmForm(), **context)
-
-
-@bp.route("/staff", methods=["GET", "POST"])
-@login_required
-def staff():
-    admin = _admin_only()
-    if request.method == "GET":
-        return _staff_page()
-    form = AddStaffForm()
-    if not form.validate_on_submit():
-        return _staff_page(form, status=400)
-    try:
-        added = add_user(org_code=admin.organisation.code, email=form.email.data,
-                         role=form.role.data, password=form.password.data,
-                         must_change_password=True, actor=current_user.actor)
-    except WeakPassword as refusal:
-        form.password.errors.append(refusal.detail)
-        return _staff_page(form, status=400)
-    except InvalidInput:
-        form.email.errors.append("このメールアドレスは登録できません(すでに使われています)。")
-        return _staff_page(form, status=400)
-    flash(f"{added.email} を{role_label(added.role)}として追加しました。初期パスワードは本人に安全な方法でお伝えください"
-          "(最初のログインで、本人が自分のパスワードに変更します)。", "info")
-    return redirect(url_for(".staff"), 303)
-
-
-@bp.post("/staff/<int:user_id>/deactivate")
-@login_required
-def staff_deactivate(user_id: int):
-    _admin_only()
-    member = _member(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if member.id == current_user.id:
-        flash("自分自身のアカウントは無効にできません。", "error")
-        return redirect(url_for(".staff"), 303)
-    if member.active:
-        deactivate_user(email=member.email, actor=current_user.actor)
-        flash(f"{member.email} を無効にしました。ログイン中の画面も直ちに終了します。", "info")
-    return redirect(url_for(".staff"), 303)
-
-
-@bp.post("/staff/<int:user_id>/password")
-@login_required
-def staff_password(user_id: int):
-    _admin_only()
-    member = _member(user_id)
-    if member.id == current_user.id:
-        return _own_account_elsewhere()
-    form = ResetPasswordForm()
-    if not form.validate_on_submit():
-        return _staff_page(status=400, reset_errors={member.id: form.password.errors})
-    try:
-        credentials.reset_password(member, form.password.data, actor=current_user.actor)
-    except WeakPassword as refusal:
-        return _staff_page(status=400, reset_errors={member.id: [refusal.detail]})
-    flash(f"{member.email} のパスワードを再設定しました。ログイン中の画面は終了しました。"
-          "次回のログインで、本人が新しいパスワードを設定します。", "info")
-    return redirect(url_for(".staff"), 303)
-
-
-def _own_account_elsewhere():
-    """An admin's own password and TOTP change on /account, where the current password
-    is asked: a borrowed admin session must not reset its own account from /staff."""
-    flash("ご自身のパスワードと二段階認証は「アカウント」の画面で変更してください。", "error")
-    return redirect(url_for(".account"), 303)
-
-
-@bp.post("/staff/<int:user_id>/otp/remove")
-@login_required
-def staff_otp_remove(user_id: int):
-    _admin_only()
-    member = _member(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if member.id == current_user.id:
-        return _own_account_elsewhere()
-    if credentials.reset_otp(member, actor=current_user.actor):
-        flash(f"{member.email} の二段階認証を解除しました。ログイン中の画面は終了しました。"
-              "次回のログインで、本人が新しいパスワードと二段階認証を設定し直します。", "info")
-    return redirect(url_for(".staff"), 303)

@@ -22,11 +22,13 @@ from registry.notice_reading import MAX_NOTICE_BYTES, MAX_PAIRS, NoticePair, pai
 from registry.presentation import PRODUCT_LABELS, certificate_title, compare, document_of, sheet_of, yen
 from registry.verification import History, history_of, verify_revision
 from registry.clock import utcnow
+from registry.documents import MAX_REVISION
 from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datetime_long
 
 from ..config import lookup_limits
 from ..extensions import limiter
 from ..forms.certificates import LookupForm, NoticeForm, SearchForm
+from ..input_gate import whole_number
 from ..login import require_role
 from ..rendering import render
 from ..uploads import accepts_body
@@ -166,9 +168,10 @@ def _revision_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 6:
+    number = whole_number(raw, limit=MAX_REVISION + 1)
+    if number is None or number > MAX_REVISION:
         abort(404)
-    return int(raw)
+    return number
 
 
 def _visible_or_404(history: History, number: int | None):

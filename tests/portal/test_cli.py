@@ -13,7 +13,7 @@ from registry.lookup import find_certificate
 from registry.models import (ApiClient, AuditEvent, Certificate, Organisation, Revision,
                              SigningKey)
 from registry.organisations import TOKEN_PREFIX
-from tests.factories import TEST_PUBLIC_PEM, make_document, sign
+from tests.factories import TEST_PUBLIC_PEM, make_document, next_revision, sign
 
 DEMO_NUMBER = re.compile(r"^\s+(\d{5}-\d{6})\s+(\S+)\s")
 
@@ -168,3 +168,91 @@ def test_demo_twice_stores_no_duplicates_and_prints_working_keys(runner, app):
                                      obligee_code=cert.obligee.code, hasher=hasher)
             assert found is not None and found.id == cert.id
     assert first.stdout.count("API token") == 1 and "API token" not in second.stdout
+
+
+# --- ending machine credentials ---------------------------------------------------------
+
+@pytest.fixture
+def credentials(runner, surety, tmp_path):
+    """EJCS with an API client (its token) and a signing key (its id), made by the CLI."""
+    token = last_line(invoke(runner, "client", "add", "--org", "EJCS", "--name", "EJCS system"))
+    pem = tmp_path / "surety.pub.pem"
+    pem.write_bytes(TEST_PUBLIC_PEM)
+    key_id = last_line(invoke(runner, "signing-key", "add", "--org", "EJCS",
+                              "--public-key-file", str(pem)))
+    return token, key_id
+
+
+def table(result) -> list[list[str]]:
+    return [line.split("\t") for line in result.stdout.splitlines()]
+
+
+def test_client_list_shows_each_client_and_when_it_was_last_used(runner, client, credentials):
+    token, _ = credentials
+    header, row = table(invoke(runner, "client", "list", "--org", "EJCS"))
+    assert header == ["id", "name", "created", "last_used", "active"]
+    assert row[1:2] == ["EJCS system"] and row[3] == "-" and row[4] == "yes"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row[2])
+    assert client.get("/api/v1/certificates/30001-000001",
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    [_, used] = table(invoke(runner, "client", "list", "--org", "EJCS"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", used[3])
+    assert token not in invoke(runner, "client", "list", "--org", "EJCS").stdout
+
+
+def test_client_revoke_makes_the_token_answer_401(runner, client, credentials):
+    token, key_id = credentials
+    [_, row] = table(invoke(runner, "client", "list", "--org", "EJCS"))
+    result = invoke(runner, "client", "revoke", row[0])
+    assert result.exit_code == 0 and "revoked" in result.stdout
+    response = client.put("/api/v1/certificates/30001-000001/revisions/1",
+                          json=sign(make_document(), key_id),
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert Certificate.select().count() == 0
+    [_, row] = table(invoke(runner, "client", "list", "--org", "EJCS"))
+    assert row[4].startswith("no (revoked 20")
+    assert AuditEvent.get(AuditEvent.kind == "api_client.revoked").organisation_code == "EJCS"
+    again = invoke(runner, "client", "revoke", row[0])
+    assert again.exit_code == 0 and "already revoked" in again.stdout
+    assert AuditEvent.select().where(AuditEvent.kind == "api_client.revoked").count() == 1
+
+
+def test_client_revoke_of_an_unknown_id_fails_clearly(runner, credentials):
+    result = invoke(runner, "client", "revoke", "999")
+    assert result.exit_code == 1 and "no API client with id 999" in result.stderr
+    assert ApiClient.get().active
+
+
+def test_signing_key_list_and_retire(runner, client, credentials):
+    token, key_id = credentials
+    auth = {"Authorization": f"Bearer {token}"}
+    first = make_document()
+    assert client.put("/api/v1/certificates/30001-000001/revisions/1", json=sign(first, key_id),
+                      headers=auth).status_code == 201
+    header, row = table(invoke(runner, "signing-key", "list", "--org", "EJCS"))
+    assert header == ["key_id", "fingerprint", "created", "status"]
+    assert row[0] == key_id and row[1] == SigningKey.get().fingerprint and row[3] == "active"
+
+    result = invoke(runner, "signing-key", "retire", key_id)
+    assert result.exit_code == 0 and f"signing key {key_id} of EJCS retired" in result.stdout
+    [_, row] = table(invoke(runner, "signing-key", "list", "--org", "EJCS"))
+    assert row[3].startswith("retired 20")
+
+    second = next_revision(first, "change", guarantee_amount=21_000_000)
+    refused = client.put("/api/v1/certificates/30001-000001/revisions/2",
+                         json=sign(second, key_id), headers=auth)
+    assert refused.status_code == 403
+    assert refused.get_json()["type"] == "urn:dsure:problem:retired-signing-key"
+    assert Revision.select().count() == 1
+    verified = invoke(runner, "audit", "verify")
+    assert verified.exit_code == 0 and last_line(verified).startswith("OK ")
+    assert AuditEvent.get(AuditEvent.kind == "signing_key.retired").organisation_code == "EJCS"
+
+
+def test_signing_key_retire_of_an_unknown_key_and_list_of_an_unknown_org_fail(runner, credentials):
+    result = invoke(runner, "signing-key", "retire", "ejcs-0000000000000000")
+    assert result.exit_code == 1 and "no signing key" in result.stderr
+    assert SigningKey.get().active
+    listed = invoke(runner, "signing-key", "list", "--org", "NOPE")
+    assert listed.exit_code == 1 and "NOPE" in listed.stderr and listed.stdout == ""

@@ -57,3 +57,61 @@ def test_an_all_digit_secret_from_the_environment_stays_the_text_it_was(tmp_path
                       "DATABASE_URL": f"sqlite:///{tmp_path}/d.sqlite3"})
     assert app.config["KEY_PEPPER"] == pepper
     assert app.config["SECRET_KEY"] == "98765432109876543210"
+
+
+# --- production refuses weak settings --------------------------------------------------
+
+def production_config(tmp_path, **changes) -> dict:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    key_file = tmp_path / "platform.pem"
+    if not key_file.exists():
+        key_file.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+    return {"ENV": "production", "INSTANCE_PATH": str(tmp_path / "i"),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/d.sqlite3", "SECRET_KEY": "s" * 32,
+            "KEY_PEPPER": "p" * 32, "PLATFORM_KEY_FILE": str(key_file), **changes}
+
+
+def test_production_starts_with_32_byte_secrets_and_a_host_prefixed_cookie(tmp_path):
+    app = create_app(production_config(tmp_path))
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-dsure_session"
+    assert app.config["SESSION_COOKIE_PATH"] == "/" and not app.config.get("SESSION_COOKIE_DOMAIN")
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "KEY_PEPPER"])
+def test_production_refuses_a_secret_under_32_bytes(tmp_path, name):
+    with pytest.raises(ConfigError, match=f"DSURE_{name} must be at least 32 bytes"):
+        create_app(production_config(tmp_path, **{name: "x" * 31}))
+
+
+def test_production_refuses_insecure_session_cookies(tmp_path, monkeypatch):
+    monkeypatch.setenv("DSURE_SESSION_COOKIE_SECURE", "false")
+    with pytest.raises(ConfigError, match="DSURE_SESSION_COOKIE_SECURE"):
+        create_app(production_config(tmp_path))
+
+
+def test_a_secure_session_cookie_cannot_have_a_domain(tmp_path):
+    with pytest.raises(ConfigError, match="DSURE_SESSION_COOKIE_DOMAIN"):
+        create_app(production_config(tmp_path, SESSION_COOKIE_DOMAIN="example.jp"))
+
+
+@pytest.mark.parametrize("entry", [
+    "import wsgi",                                             # gunicorn wsgi:app
+    "import sys; from dsure_portal.cli import main; sys.argv[1:] = ['init-db']; main()",
+], ids=["wsgi", "cli"])
+def test_production_start_up_with_a_weak_secret_exits_naming_the_variable(tmp_path, entry):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    config = production_config(tmp_path)
+    env = {**os.environ, "DSURE_ENV": "production", "DSURE_SECRET_KEY": "x",
+           "DSURE_KEY_PEPPER": "p" * 64, "DSURE_INSTANCE_PATH": config["INSTANCE_PATH"],
+           "DSURE_DATABASE_URL": config["DATABASE_URL"],
+           "DSURE_PLATFORM_KEY_FILE": config["PLATFORM_KEY_FILE"]}
+    started = subprocess.run([sys.executable, "-c", entry], env=env, capture_output=True,
+                             text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert started.returncode != 0
+    assert "DSURE_SECRET_KEY must be at least 32 bytes" in started.stderr.splitlines()[-1]

@@ -68,9 +68,13 @@ def test_the_session_cookie_is_httponly_samesite_lax_and_secure_by_default(app_c
     response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
                            data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf_token_from(html)})
     assert response.status_code == 303
-    cookie = set_cookie_of(response, "dsure_session")
+    cookie = set_cookie_of(response, "__Host-dsure_session")  # the prefix only when Secure
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    assert "Path=/;" in cookie and "Domain" not in cookie  # what __Host- requires
     assert "Expires=" not in cookie and "Max-Age" not in cookie  # a browser-session cookie
+    device = set_cookie_of(response, "__Host-dsure_device")
+    assert all(flag in device for flag in ("HttpOnly", "SameSite=Lax", "Secure", "Path=/;"))
+    assert "Domain" not in device and f"Max-Age={180 * 24 * 3600}" in device
     assert "remember_token" not in " ".join(response.headers.getlist("Set-Cookie"))  # no "remember me"
 
 
@@ -80,8 +84,11 @@ def test_the_secure_flag_can_be_turned_off_for_local_http(app_config, monkeypatc
     config = {k: v for k, v in app_config.items() if k != "SESSION_COOKIE_SECURE"}
     app = another_app(config)
     assert app.config["SESSION_COOKIE_SECURE"] is False
-    cookie = set_cookie_of(log_in(app.test_client(), EMAIL), "dsure_session")
+    response = log_in(app.test_client(), EMAIL)
+    cookie = set_cookie_of(response, "dsure_session")
     assert "Secure" not in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    device = set_cookie_of(response, "dsure_device")  # no __Host- prefix without Secure
+    assert "Secure" not in device and "HttpOnly" in device and "SameSite=Lax" in device
 
 
 def all_templates():

@@ -147,7 +147,8 @@ def test_production_refuses_to_start_without_the_notice_font(app_config):
     from dsure_portal import create_app
     from dsure_portal.config import ConfigError
     config = dict(app_config, ENV="production", NOTICE_FONT="/nonexistent/ipaexg.ttf",
-                  PLATFORM_KEY_FILE=None)
+                  PLATFORM_KEY_FILE=None, SECRET_KEY="s" * 32, KEY_PEPPER="p" * 32,
+                  SESSION_COOKIE_SECURE=True)
     with pytest.raises(ConfigError, match="fonts-ipaexfont-gothic"):
         create_app(config)
 

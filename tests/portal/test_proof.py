@@ -139,7 +139,7 @@ def test_a_tsa_that_is_down_fails_no_write_and_the_gap_shows(app, client, runner
     assert "FAILED: 1 checkpoint(s) without an RFC 3161 time-stamp token" in verify(strict).output
 
     with app.app_context():
-        add_organisation(kind="operator", code="DSURE", name="運営事業者")
+        add_organisation(kind="operator", code="DSURE", name="運営事業者", require_otp=False)
         auditor = add_user(org_code="DSURE", email="audit@dsure.example.jp",
                            role="platform-auditor", password=PASSWORD)
     sign_in(client, auditor)

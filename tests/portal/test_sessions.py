@@ -17,7 +17,8 @@ EMAIL = "staff@kakuda.example.jp"
 # the token-authenticated API and the public pages (health, enrolled obligees).
 PUBLIC_ENDPOINTS = {"auth.login", "auth.login_otp", "static"}
 PUBLIC_BLUEPRINTS = {"api", "public"}
-SAMPLE_VALUES = {"IntegerConverter": 1, "UnicodeConverter": "10001-000001",
+SAMPLE_VALUES = {"IntegerConverter": 1, "BoundedIntegerConverter": 1, "AnyDigitsConverter": 1,
+                 "UnicodeConverter": "10001-000001",
                  "PathConverter": "x"}
 
 

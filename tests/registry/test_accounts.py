@@ -85,7 +85,8 @@ def test_the_right_password_starts_a_session(user, clock):
     assert session_user(result.token, clock=clock).id == user.id
     [event] = events("login.succeeded")
     assert event.actor == f"user:{user.id}" and event.organisation_code == "042081"
-    assert json.loads(event.details) == {"email": user.email, "address": "10.0.0.1", "otp": False}
+    assert json.loads(event.details) == {"email": user.email, "address": "10.0.0.1", "otp": False,
+                                         "device": False}
 
 
 @pytest.mark.parametrize("email, password, reason", [

@@ -44,7 +44,7 @@ def clock():
 def test_every_lookup_costs_one_argon2id_verification(posted, hasher, clock, argon2_calls, number):
     user = staff("a@kakuda.example.jp")
     argon2_calls.verifications = 0
-    assert attempt(user, number, "WRONGKEY2345", hasher, clock).outcome == "failed"
+    assert attempt(user, number, "WRNGKEYX2345", hasher, clock).outcome == "failed"
     assert argon2_calls.verifications == 1
 
 
@@ -67,7 +67,7 @@ def test_parallel_wrong_keys_get_no_more_checks_than_the_limit(posted, hasher, a
     def guess():
         barrier.wait()
         try:
-            outcomes.append(attempt(user, "30001-000001", "WRONGKEY2345", hasher,
+            outcomes.append(attempt(user, "30001-000001", "WRNGKEYX2345", hasher,
                                     FixedClock(), limits=limits).outcome)
         finally:
             database.close()

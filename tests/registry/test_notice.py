@@ -125,7 +125,7 @@ def test_guessing_through_the_notice_locks_the_number_for_the_obligee_too(world,
         issue(world, "30001-000003", keys["30001-000003"], hasher, client=world.other_client)
     assert locked.value.until is not None
     assert events("notice.locked")
-    clerk = add_user(org_code=SHIRAKO, email="a@shirako.example.jp", role="staff", password="x" * 12)
+    clerk = add_user(org_code=SHIRAKO, email="a@shirako.example.jp", role="staff", password="correct horse battery staple")
     [result] = look_up_many([NoticePair("30001-000003", keys["30001-000003"])], user_id=clerk.id,
                             actor="user:x", organisation_id=clerk.organisation.id,
                             organisation_code=SHIRAKO, hasher=hasher, limits=LIMITS,
@@ -140,7 +140,7 @@ def test_without_its_font_the_notice_is_refused_before_anything_is_counted(world
 
 
 def test_each_pair_of_a_notice_is_looked_up_as_if_typed(world, keys, hasher):
-    clerk = add_user(org_code=KAKUDA, email="a@kakuda.example.jp", role="staff", password="x" * 12)
+    clerk = add_user(org_code=KAKUDA, email="a@kakuda.example.jp", role="staff", password="correct horse battery staple")
     pairs = [NoticePair("30001-000001", keys["30001-000001"]),
              NoticePair("30001-000002", keys["30001-000002"]),
              NoticePair("30001-000003", keys["30001-000003"])]  # 白子町's: not for 角田市
@@ -157,7 +157,7 @@ def test_each_pair_of_a_notice_is_looked_up_as_if_typed(world, keys, hasher):
 
 
 def test_once_the_account_is_locked_the_remaining_pairs_are_not_tried(world, keys, hasher):
-    clerk = add_user(org_code=KAKUDA, email="a@kakuda.example.jp", role="staff", password="x" * 12)
+    clerk = add_user(org_code=KAKUDA, email="a@kakuda.example.jp", role="staff", password="correct horse battery staple")
     wrong = [NoticePair(f"39999-00000{i}", "WRNGKEYX2345") for i in range(LIMITS.failures)]
     results = look_up_many(wrong + [NoticePair("30001-000001", keys["30001-000001"])],
                            user_id=clerk.id, actor=f"user:{clerk.id}",

@@ -64,3 +64,10 @@ def test_add_user_refuses_a_weak_password_and_stores_nothing(registry_db):
         add_user(org_code="042081", email="suzuki@kakuda.example.jp", role="staff",
                  password="suzuki-and-the-long-river")
     assert User.select().count() == 0 and AuditEvent.select().count() == before
+
+
+def test_a_password_ending_in_a_line_break_is_judged_not_a_crash():
+    """zxcvbn's date matcher failed on a trailing newline (found by tests/portal/test_any_input.py)."""
+    with pytest.raises(WeakPassword):
+        check_password_strength("1234567\n", email="a@kakuda.example.jp",
+                                organisation_name="角田市", organisation_code="042081")

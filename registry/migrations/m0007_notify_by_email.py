@@ -1,4 +1,4 @@
-"""Migration 4: ``user.notify_by_email`` — whether a staff member gets an email when a
+"""Migration 7: ``user.notify_by_email`` — whether a staff member gets an email when a
 certificate on the organisation's list gets a new revision (DESIGN §10). Everyone starts
 opted in; the opt-out is on /account.
 

@@ -1,4 +1,4 @@
-"""Migration 5: notifications (DESIGN §10) — the obligee's webhook endpoints and the
+"""Migration 8: notifications (DESIGN §10) — the obligee's webhook endpoints and the
 outbox that every email and webhook leaves from.
 
 Explicit DDL per engine, as the models read on the day this was written, so the step
