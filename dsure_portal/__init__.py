@@ -57,15 +57,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(add_security_headers)
 
     from .views import (api, audit, auth, certificates, desk, evidence, obligee_api, public,
-                        sessions, staff)
+                        sessions, staff, webhooks)
     for blueprint in (public.bp, auth.bp, sessions.bp, staff.bp, certificates.bp, desk.bp,
-                      audit.bp, evidence.bp, api.bp, obligee_api.bp):
+                      audit.bp, evidence.bp, api.bp, obligee_api.bp, webhooks.bp):
         app.register_blueprint(blueprint)
-    csrf.exempt(api.bp)  # token-authenticated, no cookies: CSRF does not apply
-    csrf.exempt(obligee_api.bp)
+    for token_only in (api.bp, obligee_api.bp, webhooks.bp):
+        csrf.exempt(token_only)  # token-authenticated, no cookies: CSRF does not apply
 
     from .cli import register_commands
     register_commands(app)
+
+    from . import outbox
+    outbox.check_config(app.config)
+    app.extensions["dsure.webhook_box"] = outbox.secret_box(app.config)
+    if app.config["OUTBOX_THREAD"]:
+        outbox.start_thread(app)
     return app
 
 

@@ -137,6 +137,9 @@ def register_commands(app: Flask) -> None:
     from .cli_desk import register_desk_commands
     register_desk_commands(app)
 
+    from .cli_outbox import register_outbox_commands
+    register_outbox_commands(app)
+
 
 def _upgrade_and_report() -> None:
     with refusal_exits():
@@ -152,7 +155,9 @@ def _create_app(*args, **kwargs):
     from . import create_app
     from .config import ConfigError
     try:
-        return create_app()
+        # A command is not a server: even with DSURE_OUTBOX_THREAD=true it starts no
+        # delivery thread (`outbox run` is the worker when one is wanted).
+        return create_app({"OUTBOX_THREAD": False})
     except ConfigError as exc:  # the operator's to fix: say what, not a traceback
         fail(f"configuration: {exc}")
 

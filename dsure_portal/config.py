@@ -64,6 +64,17 @@ def defaults(instance_path: str) -> dict:
         # address the API request came in on.
         "PORTAL_URL": None,
         "DEVICE_COOKIE_DAYS": 180,
+        # Notifications (DESIGN §10): email through SMTP, webhooks, the outbox workers.
+        "SMTP_URL": None,                       # smtp://host:port (smtp+starttls://, smtps://)
+        "MAIL_FROM": "電子保証ポータル <noreply@localhost>",
+        "OUTBOX_THREAD": False,                 # the app delivers too (a thread per process)
+        "OUTBOX_POLL_SECONDS": 2,
+        "OUTBOX_BATCH": 10,
+        "OUTBOX_TIMEOUT_SECONDS": 10,           # per SMTP or HTTP operation
+        "OUTBOX_LEASE_SECONDS": None,           # default: long enough for a batch of timeouts
+        "OUTBOX_MAX_ATTEMPTS": 10,
+        "WEBHOOK_ALLOW_HTTP_LOOPBACK": False,   # plain http to 127.0.0.1 / ::1 (tests, local receivers)
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": None,  # None: allowed unless DSURE_ENV=production
     }
 
 

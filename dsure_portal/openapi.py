@@ -94,6 +94,7 @@ def openapi_document() -> dict:
         },
     }
     schemas.update(obligee_schemas())
+    schemas.update(_webhook_schemas())
     return {
         "openapi": "3.1.0",
         "info": {"title": "dsure-portal API", "version": "1.0.0",
@@ -171,10 +172,62 @@ def openapi_document() -> dict:
                         "code": {"type": "string"}, "name": {"type": "string"}}}}}},
                     "enrolled obligees")}),
             }},
+            **_webhook_paths(),
             "/openapi.json": {"get": {
                 "operationId": "openapi", "security": [], "summary": "This document",
                 "responses": _responses({"200": {"description": "OpenAPI 3.1"}}),
             }},
             **obligee_paths(),
         },
+    }
+
+
+def _webhook_schemas() -> dict:
+    endpoint = {
+        "type": "object", "required": ["id", "url", "created_at"],
+        "properties": {"id": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+                       "created_at": {"type": "string", "format": "date-time"}},
+    }
+    return {
+        "Webhook": endpoint,
+        "WebhookCreated": {**endpoint, "required": [*endpoint["required"], "secret"],
+                           "properties": {**endpoint["properties"], "secret": {
+                               "type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$",
+                               "description": "Standard Webhooks signing secret; shown only here"}}},
+    }
+
+
+def _webhook_paths() -> dict:
+    """An obligee system's webhooks: POSTs signed per Standard Webhooks (webhook-id,
+    webhook-timestamp, webhook-signature) telling it of new revisions of listed
+    certificates (event type certificate.revision_added)."""
+    ref = {"$ref": "#/components/schemas/Webhook"}
+    return {
+        "/obligee/webhooks": {
+            "post": {
+                "operationId": "addWebhook",
+                "summary": "Register an https URL (obligee token); the signing secret is returned once",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False, "required": ["url"],
+                    "properties": {"url": {"type": "string", "format": "uri"}}}}}},
+                "responses": _responses({"201": _json(
+                    {"$ref": "#/components/schemas/WebhookCreated"}, "registered")},
+                    400, 401, 403, 429),
+            },
+            "get": {
+                "operationId": "listWebhooks",
+                "summary": "The organisation's webhooks (without their secrets)",
+                "responses": _responses({"200": _json(
+                    {"type": "object", "required": ["webhooks"],
+                     "properties": {"webhooks": {"type": "array", "items": ref}}},
+                    "registered webhooks")}, 401, 403, 429),
+            },
+        },
+        "/obligee/webhooks/{webhook_id}": {"delete": {
+            "operationId": "removeWebhook",
+            "summary": "Stop delivering to a webhook; its pending messages are cancelled",
+            "parameters": [{"name": "webhook_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": _responses({"204": {"description": "removed"}}, 401, 403, 404, 429),
+        }},
     }

@@ -46,6 +46,7 @@ class User(BaseModel):
     name = pw.CharField(max_length=100, default="")     # 氏名, as the admin typed it
     section = pw.CharField(max_length=100, default="")  # 所属(課・係)
     created_at = pw.DateTimeField()
+    notify_by_email = pw.BooleanField(default=True)  # 新しい版のお知らせメール; opt-out on /account
 
 
 class UserSession(BaseModel):

@@ -53,6 +53,18 @@ EVENT_LABELS = {
     "contract.register_imported": "契約台帳の取込",
     "list.exported": "保証証書一覧のCSV出力",
     "schema.upgraded": "データベースの更新(マイグレーション)",
+    "user.notifications_changed": "お知らせメールの設定変更",
+    "notification.email_sent": "お知らせメールの送信",
+    "notification.email_failed": "お知らせメールの送信失敗",
+    "notification.email_cancelled": "お知らせメールの取りやめ",
+    "webhook.added": "Webhookの登録",
+    "webhook.removed": "Webhookの削除",
+    "webhook.delivery_attempted": "Webhookの送信",
+    "webhook.delivery_cancelled": "Webhook送信の取りやめ",
+    "outbox.lease_expired": "通知の送信中断(再送へ)",
+    "outbox.retried": "送信できなかった通知の再送",
+    "outbox.webhook_abandoned": "Webhook送信の打ち切り",
+    "outbox.email_abandoned": "お知らせメール送信の打ち切り",
 }
 
 DETAIL_LABELS = {

@@ -22,6 +22,7 @@ from .errors import (InvalidDocument, NotYourCertificate, ObligeeNotEnrolled, Re
                      NotFound)
 from .history import current_revision, supersedes_problem
 from .models import ApiClient, Certificate, Organisation, Revision, SigningKey
+from .notifications import events as notifications
 from .safe_text import NOT_ALLOWED, is_safe, shown
 from .signatures import canonical_bytes, decode_signature, sha256_hex, signature_is_valid
 
@@ -160,6 +161,7 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
             # digest is set: certificates are never deleted, so the pre-check saw none either.
             cert = _create_certificate(client, v.document, digest, clock)
         arrived_at = clock()
+        amount_before = cert.guarantee_amount
         revision = Revision.create(
             certificate=cert, number=number, kind=v.document.kind,
             supersedes=v.document.supersedes, canonical=v.canonical, signature=v.signature,
@@ -176,6 +178,9 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
             details["auth_key_digest_sha256"] = sha256_hex(digest.encode())
         record("revision.accepted", actor=_actor(client), organisation_code=client.organisation.code,
                contract_number=contract_number, details=details, clock=clock)
+        # Only queued here, in the same transaction: nothing is sent during the request.
+        notifications.revision_added(certificate=cert, revision=revision,
+                                     amount_before=amount_before, clock=clock)
     return Accepted(cert, revision, created=True, auth_key=auth_key if number == 1 else None)
 
 

@@ -13,9 +13,10 @@ def all_models() -> list:
     from . import (accounts, checkpoints, denials, devices, portfolio, recovery_codes, throttle,
                    timestamps, verification_runs)
     from .contracts import models as contracts
+    from .notifications import models as notifications
     return (CORE_MODELS + accounts.MODELS + recovery_codes.MODELS + throttle.MODELS
             + portfolio.MODELS + checkpoints.MODELS + timestamps.MODELS + verification_runs.MODELS
-            + devices.MODELS + denials.MODELS + contracts.MODELS)
+            + devices.MODELS + denials.MODELS + contracts.MODELS + notifications.MODELS)
 
 
 def create_schema() -> Upgrade:

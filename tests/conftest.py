@@ -60,6 +60,7 @@ def app_config(database_url, tmp_path) -> dict:
         "SECRET_KEY": "test-secret-key",
         "KEY_PEPPER": TEST_PEPPER,
         "SESSION_COOKIE_SECURE": False,
+        "WEBHOOK_ALLOW_HTTP_LOOPBACK": True,  # receivers in tests listen on plain http://127.0.0.1
     }
 
 

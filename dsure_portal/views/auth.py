@@ -22,6 +22,7 @@ from registry.credentials import CredentialChange
 from registry.password_policy import WeakPassword
 from registry.sign_in import LoginLimits, sign_in, sign_in_with_otp
 from registry.clock import utcnow
+from registry.notifications.preferences import set_email_notifications
 from registry.wareki import wareki_datetime_long
 
 from ..devices import browser_devices, browser_summary, keep_device_cookie
@@ -30,6 +31,8 @@ from ..forms.auth import (ROLE_LABELS, ChangePasswordForm, EnrolOtpForm, LoginFo
                           OtpRemoveForm, RecoveryCodesForm)
 from ..login import (PortalUser, enforce_otp_enrolment, enforce_password_change, home_url,
                      require_login, safe_next)
+from ..forms.notifications import EmailNotificationsForm
+from ..login import is_staff
 from ..rendering import render
 
 bp = Blueprint("auth", __name__)
@@ -328,3 +331,21 @@ def recovery_codes():
         form.password.errors.append(WRONG_CURRENT_PASSWORD)
     return render("auth/recovery_codes.html", form=form,
                   status=400 if request.method == "POST" else 200)
+
+
+# --- the user's email notifications ------------------------------------------------------
+
+@bp.post("/account/notifications")
+@login_required
+def email_notifications():
+    """Opt in or out of the new-revision emails (staff and admins; auditors get none)."""
+    if not is_staff():
+        abort(403)
+    form = EmailNotificationsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    enabled = bool(form.notify_by_email.data)
+    if set_email_notifications(current_user.user, enabled, actor=current_user.actor):
+        flash("新しい版のお知らせメールを受け取ります。" if enabled
+              else "新しい版のお知らせメールを停止しました。", "info")
+    return redirect(url_for(".account") + "#notifications-heading", 303)

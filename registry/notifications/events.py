@@ -1,0 +1,53 @@
+"""What happened, and to whom it is told: called by ``ingest`` inside the transaction
+that stores a revision, so the messages exist exactly when the revision does."""
+from __future__ import annotations
+
+import json
+
+from ..accounts import STAFF_ROLES, User
+from ..clock import Clock, isoformat, utcnow
+from ..models import Certificate, Revision
+from ..portfolio import OrganisationCertificate
+from .models import WebhookEndpoint
+from .outbox import enqueue
+
+REVISION_ADDED = "certificate.revision_added"
+
+
+def revision_added(*, certificate: Certificate, revision: Revision, amount_before: int,
+                   clock: Clock = utcnow) -> int:
+    """Queue one email per opted-in active staff member and one POST per webhook of the
+    obligee, when the certificate is on the obligee's list. Returns how many."""
+    obligee_id = certificate.obligee_id
+    listed = OrganisationCertificate.select().where(
+        OrganisationCertificate.organisation == obligee_id,
+        OrganisationCertificate.certificate == certificate.id).exists()
+    if not listed:
+        return 0
+    event = {
+        "contract_number": certificate.contract_number, "revision": revision.number,
+        "kind": revision.kind, "supersedes": revision.supersedes,
+        "product": certificate.product, "arrived_at": isoformat(revision.arrived_at),
+    }
+    common = dict(event_type=REVISION_ADDED, organisation_id=obligee_id,
+                  contract_number=certificate.contract_number, clock=clock)
+    mail = json.dumps({**event, "work_name": certificate.work_name,
+                       "amount_before": amount_before, "amount_after": certificate.guarantee_amount,
+                       "obligee_name": certificate.obligee.name}, ensure_ascii=False)
+    queued = 0
+    for user_id, in (User.select(User.id)
+                     .where(User.organisation == obligee_id, User.active == True,  # noqa: E712
+                            User.role.in_(STAFF_ROLES), User.notify_by_email == True)  # noqa: E712
+                     .order_by(User.id).tuples()):
+        enqueue(channel="email", payload=mail, user_id=user_id, **common)
+        queued += 1
+    # The body is fixed now and signed as stored, so every retry sends the same bytes.
+    body = json.dumps({"type": REVISION_ADDED, "timestamp": event["arrived_at"], "data": event},
+                      ensure_ascii=False, separators=(",", ":"))
+    for endpoint_id, in (WebhookEndpoint.select(WebhookEndpoint.id)
+                         .where(WebhookEndpoint.organisation == obligee_id,
+                                WebhookEndpoint.active == True)  # noqa: E712
+                         .order_by(WebhookEndpoint.id).tuples()):
+        enqueue(channel="webhook", payload=body, endpoint_id=endpoint_id, **common)
+        queued += 1
+    return queued
