@@ -9,9 +9,9 @@ times, in the same run:
   sha256      hashlib.sha256 over every entry's canonical bytes, already in memory:
               the floor no verifier can beat
   read        reading the rows back through peewee, no hashing
-  verify      registry.audit.chain_breaks(): read, rebuild the bytes, hash, compare
+  verify      registry.audit.chain.chain_breaks(): read, rebuild the bytes, hash, compare
   reference   the same walk with the bytes made by rfc8785.dumps (what entry_hash did
-              before registry/audit_encoding.py); shows what the fast path saves
+              before registry/audit/encoding.py); shows what the fast path saves
 
 and prints each with its ratio to sha256.
 
@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rfc8785  # noqa: E402
 
-from registry import audit  # noqa: E402
-from registry.audit import GENESIS, chain_breaks  # noqa: E402
-from registry.audit_encoding import entry_bytes  # noqa: E402
+from registry.audit import chain as audit  # noqa: E402
+from registry.audit.chain import GENESIS, chain_breaks  # noqa: E402
+from registry.audit.encoding import entry_bytes  # noqa: E402
 from registry.db import database, open_database  # noqa: E402
 from registry.models import AuditEvent  # noqa: E402
 from registry.schema import create_schema  # noqa: E402

@@ -42,12 +42,12 @@ def per_call_ms(fn, rounds: int) -> float:
 
 def build(workdir: Path, certificates: int):
     from dsure_portal import create_app
-    from registry import accounts
+    from registry.accounts import users as accounts
     from registry.contracts.models import ObligeeContract
     from registry.db import database
-    from registry.demo import load_demo
+    from registry.demo.world import load_demo
     from registry.models import Certificate, Organisation, Revision
-    from registry.portfolio import OrganisationCertificate
+    from registry.certificates.portfolio import OrganisationCertificate
     from registry.schema import create_schema
 
     app = create_app({"INSTANCE_PATH": str(workdir / "instance"),
@@ -105,7 +105,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from registry.contracts import queue
-    from registry.contracts.records import check_run, current_document, recheck_certificate, terms_of
+    from registry.contracts.records import (check_run, current_document, recheck_certificate,
+                                            terms_of)
     from registry.contracts.models import ObligeeContract
     from registry.contracts.rules import run_checks
     from registry.db import database, write_transaction

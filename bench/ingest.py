@@ -81,8 +81,8 @@ def set_up(env: dict, certificates: int) -> tuple[str, list[tuple[str, bytes]], 
 
     from registry.db import database, open_database
     from registry.models import Organisation
-    from registry.organisations import add_api_client, add_organisation, add_signing_key
-    from registry.signatures import canonical_bytes
+    from registry.accounts.organisations import add_api_client, add_organisation, add_signing_key
+    from registry.certificates.signatures import canonical_bytes
 
     open_database(env["DSURE_DATABASE_URL"])
     # Fresh codes per run, so a --database-url that already holds data works too.

@@ -48,8 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from registry.accounts import add_user  # noqa: E402
-from registry.auth_keys import AuthKeyHasher  # noqa: E402
+from registry.accounts.users import add_user  # noqa: E402
+from registry.certificates.auth_keys import AuthKeyHasher  # noqa: E402
 from registry.clock import utcnow  # noqa: E402
 from registry.db import database, open_database  # noqa: E402
 from registry.notifications import webhooks  # noqa: E402

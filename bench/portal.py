@@ -49,11 +49,11 @@ def build_database(workdir: Path, certificates: int, env: dict) -> tuple[str, li
     """Create the database; return the session token and the contract numbers to hit."""
 
     from dsure_portal import create_app
-    from registry import accounts
+    from registry.accounts import users as accounts
     from registry.db import database
-    from registry.demo import load_demo
+    from registry.demo.world import load_demo
     from registry.models import Certificate, Organisation, Revision
-    from registry.portfolio import OrganisationCertificate
+    from registry.certificates.portfolio import OrganisationCertificate
     from registry.schema import create_schema
 
     app = create_app({"INSTANCE_PATH": env["DSURE_INSTANCE_PATH"],

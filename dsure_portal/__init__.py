@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from registry.auth_keys import AuthKeyHasher
+from registry.certificates.auth_keys import AuthKeyHasher
 from registry.db import database, open_database
 
 from . import denials, input_gate
@@ -78,7 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _configure_platform_signer(app: Flask) -> None:
     """The platform's Ed25519 key signs audit checkpoints and evidence bundles. Made in
     the instance folder on a first local run; in production it must already exist."""
-    from registry.checkpoints import PlatformSigner
+    from registry.audit.checkpoints import PlatformSigner
     path = app.config["PLATFORM_KEY_FILE"] or os.path.join(app.instance_path,
                                                                 "platform-signing-key.pem")
     try:
@@ -92,7 +92,7 @@ def _configure_platform_signer(app: Flask) -> None:
 
 def _configure_checkpoints(app: Flask) -> None:
     """Checkpoints after writes, once the interval has passed (DESIGN §11)."""
-    from registry import checkpoint_publishing
+    from registry.audit import checkpoint_publishing
     settings = proof_settings(app.config)
     app.extensions["dsure.proof_settings"] = settings
     checkpoint_publishing.configure(app.extensions["dsure.platform_signer"], settings)
@@ -106,7 +106,7 @@ def _configure_checkpoints(app: Flask) -> None:
 
 
 def _run_due_checkpoint() -> None:
-    from registry import checkpoint_publishing
+    from registry.audit import checkpoint_publishing
     with database.connection_context():  # the request's connection went back to the pool
         checkpoint_publishing.run_configured()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request
 
-from registry import audit
+from registry.audit import chain as audit
 from registry.errors import NotAuthenticated, RegistryError
-from registry.organisations import authenticate_client
+from registry.accounts.organisations import authenticate_client
 
 from .extensions import bearer_token, limiter
 from .input_gate import unsafe_fields

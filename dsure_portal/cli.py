@@ -11,8 +11,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from registry import migrations, organisations
-from registry.demo import load_demo
+from registry import migrations
+from registry.accounts import organisations
+from registry.demo.world import load_demo
 from registry.schema import create_schema
 
 from .cli_support import fail, refusal_exits
@@ -121,7 +122,7 @@ def register_commands(app: Flask) -> None:
         if shown.get("obligee_api_token"):
             click.echo(f"obligee 042081 (角田市) API client token for the obligee API "
                        f"(shown once): {shown['obligee_api_token']}")
-        from registry.demo_users import load_demo_users
+        from registry.demo.users import load_demo_users
         click.echo("デモ用ログイン (メールアドレス / パスワード / 権限 / 所属):")
         for email, password, role, org_name in load_demo_users():
             click.echo(f"  {email}  {password}  {role}  {org_name}")

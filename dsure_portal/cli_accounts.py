@@ -1,5 +1,5 @@
 """`dsure-portal user …`: the operator's account commands (thin wrappers over
-registry.accounts and registry.credentials). A password is read from stdin, never from
+registry.accounts.users and registry.accounts.credentials). A password is read from stdin, never from
 an argument (arguments end up in shell history and in `ps`). A password the operator
 chose is replaced by the user at their next sign-in."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 import click
 from flask import Flask
 
-from registry import accounts, credentials
+from registry.accounts import users as accounts, credentials
 
 from .cli_support import fail, refusal_exits
 

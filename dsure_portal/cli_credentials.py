@@ -1,6 +1,6 @@
 """`dsure-portal client list|revoke` and `signing-key list|retire`: the operator's view
 of a surety's machine credentials, and ending them (thin wrappers over
-registry.credentials). Lists are tab-separated with a header line, times in UTC."""
+registry.accounts.credentials). Lists are tab-separated with a header line, times in UTC."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,7 @@ import datetime as dt
 import click
 from flask import Flask
 
-from registry import machine_credentials as credentials
+from registry.accounts import machine_credentials as credentials
 
 from .cli_support import refusal_exits
 

@@ -8,7 +8,7 @@ import click
 from flask import Flask
 
 from registry.contracts.register import import_register
-from registry.organisations import organisation_by_code
+from registry.accounts.organisations import organisation_by_code
 
 from .cli_support import refusal_exits
 

@@ -11,10 +11,11 @@ import peewee
 from flask import Flask, current_app, has_app_context
 from flask.cli import ScriptInfo, with_appcontext
 
-from registry import (bundle_check, checkpoint_publishing, checkpoint_verification, checkpoints,
-                      evidence, integrity, organisations, timestamps)
-from registry.normalise import normalise_contract_number
-from registry.verification_runs import record_run
+from registry.audit import (bundle_check, checkpoint_publishing, checkpoint_verification,
+                            checkpoints, evidence, integrity, timestamps)
+from registry.accounts import organisations
+from registry.certificates.normalise import normalise_contract_number
+from registry.audit.verification_runs import record_run
 
 from .cli_support import fail, refusal_exits
 

@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from registry import organisations
+from registry.accounts import organisations
 from registry.notifications import outbox, webhooks
 from registry.notifications.worker import Worker
 

@@ -10,8 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
-from registry.lookup import LookupLimits
-from registry.notice_pdf import DEFAULT_FONT, font_problem
+from registry.certificates.lookup import LookupLimits
+from registry.notices.pdf import DEFAULT_FONT, font_problem
 
 GENERATED_SECRETS = ("SECRET_KEY", "KEY_PEPPER")
 MIN_SECRET_BYTES = 32  # 256 bits: the HMAC keys of sessions and device cookies, the pepper
@@ -121,7 +121,7 @@ def ensure_secrets(config: dict, instance_path: str) -> None:
 
 def proof_settings(config: dict):
     """The checkpoint and time-stamp settings; ConfigError names a bad one."""
-    from registry.checkpoint_publishing import ProofSettings
+    from registry.audit.checkpoint_publishing import ProofSettings
     numbers = {}
     for name in ("CHECKPOINT_INTERVAL", "TSA_TIMEOUT"):
         try:

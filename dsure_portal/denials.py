@@ -1,4 +1,4 @@
-"""Refused requests into the audit trail (registry.denials): every 403 or 404 of a page
+"""Refused requests into the audit trail (registry.audit.denials): every 403 or 404 of a page
 that exists and is not public, every refused CSRF token, every 429, whoever raised it
 (an ``abort``, a registry refusal in the API, Flask-Limiter, or a view's own lockout)."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import datetime as dt
 from flask import Flask, current_app, g, request
 from flask_login import current_user
 
-from registry.denials import Denial, DenialLimits, record_denial
+from registry.audit.denials import Denial, DenialLimits, record_denial
 
 PUBLIC_ENDPOINTS = {"static", "public.healthz", "api.openapi", "api.obligees"}
 # Every refusal of a revision is already in the trail as revision.refused.

@@ -1,4 +1,4 @@
-"""The browser's device cookie (why: registry/devices.py) and what a new session keeps
+"""The browser's device cookie (why: registry/accounts/devices.py) and what a new session keeps
 about the browser.
 
 One cookie holds the accounts this browser has signed in to (a town hall PC is shared),
@@ -14,8 +14,8 @@ from flask import after_this_request, current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from ua_parser import parse_os, parse_user_agent
 
-from registry.devices import Device
-from registry.sign_in import SignIn
+from registry.accounts.devices import Device
+from registry.accounts.sign_in import SignIn
 
 from .config import HOST_PREFIX
 

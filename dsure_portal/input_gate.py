@@ -4,7 +4,7 @@ Path values, query and form parameters (names and values) may not hold U+0000 or
 lone surrogate (registry.safe_text): the page answers 400 naming the parameter, the API
 a problem+json with the parameter in ``errors``. Integers in URLs are ASCII digits
 below 2**53, which every database and JSON hold exactly; a longer one is no such page.
-Signed documents get the stricter document rule in the registry (registry.documents).
+Signed documents get the stricter document rule in the registry (registry.certificates.documents).
 """
 from __future__ import annotations
 

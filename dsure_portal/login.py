@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
-from registry import recovery_codes
-from registry.accounts import (AUDITOR_ROLES, STAFF_ROLES, SessionLimits, User,
-                               needs_otp_enrolment, needs_password_change, session_user)
+from registry.accounts import recovery_codes
+from registry.accounts.users import (AUDITOR_ROLES, STAFF_ROLES, SessionLimits, User,
+                                     needs_otp_enrolment, needs_password_change, session_user)
 
 login_manager = LoginManager()
 login_manager.session_protection = None  # the server-side row is the protection

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from registry.documents import KINDS, MAX_REVISION, PRODUCTS, Document
+from registry.certificates.documents import KINDS, MAX_REVISION, PRODUCTS, Document
 
 from .openapi_obligee import obligee_paths, obligee_schemas
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from registry.contracts.rules import TITLES
 from registry.contracts.terms import ContractTerms
-from registry.documents import KINDS, PRODUCTS
+from registry.certificates.documents import KINDS, PRODUCTS
 
 
 class LookupRequest(BaseModel):

@@ -10,8 +10,9 @@ from .models import CORE_MODELS
 
 
 def all_models() -> list:
-    from . import (accounts, checkpoints, denials, devices, portfolio, recovery_codes, throttle,
-                   timestamps, verification_runs)
+    from .accounts import users as accounts, devices, recovery_codes, throttle
+    from .audit import checkpoints, denials, timestamps, verification_runs
+    from .certificates import portfolio
     from .contracts import models as contracts
     from .notifications import models as notifications
     return (CORE_MODELS + accounts.MODELS + recovery_codes.MODELS + throttle.MODELS

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from registry.auth_keys import AuthKeyHasher
+from registry.certificates.auth_keys import AuthKeyHasher
 from registry.db import database, open_database
 from registry.schema import create_schema
 

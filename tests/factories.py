@@ -10,8 +10,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry.organisations import add_api_client, add_organisation, add_signing_key
-from registry.signatures import canonical_bytes
+from registry.accounts.organisations import add_api_client, add_organisation, add_signing_key
+from registry.certificates.signatures import canonical_bytes
 
 VECTORS = Path(__file__).parent / "vectors"
 TEST_KEY = serialization.load_pem_private_key((VECTORS / "surety-test-key.pem").read_bytes(), None)

@@ -1,6 +1,6 @@
 """Notice PDFs for the tests, as different sureties' programs would print them.
 
-- ``own_notice``: the platform's own notice (registry.notice_pdf, fpdf2, embedded IPAexGothic).
+- ``own_notice``: the platform's own notice (registry.notices.pdf, fpdf2, embedded IPAexGothic).
 - ``other_program_notice``: another generator (reportlab) with the seed's spacing
   (「工 事 名 :」, 「認 証 キー :」), label, colon and value drawn as separate strings, and
   a non-embedded Japanese CID font (HeiseiKakuGo-W5), as many business systems print.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import zlib
 
-from registry.notice_pdf import NoticeContent, render_notice
+from registry.notices.pdf import NoticeContent, render_notice
 
 SEED_KEY = "Z28YUE4J3Bux"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from registry import ingest, portfolio
-from registry.accounts import add_user
+from registry.certificates import ingest, portfolio
+from registry.accounts.users import add_user
 from registry.notifications import webhooks
 from registry.notifications.mail import MailSettings
 from registry.notifications.worker import DeliverySettings

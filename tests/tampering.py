@@ -3,7 +3,7 @@ drop the insert-only guards, change rows, recompute every later hash so that the
 is self-consistent again, and put the guards back."""
 from __future__ import annotations
 
-from registry.audit import GENESIS, entry_hash
+from registry.audit.chain import GENESIS, entry_hash
 from registry.db import database, is_postgresql
 from registry.models import AuditEvent
 
@@ -58,8 +58,8 @@ def _restore_guards(table: str) -> None:
 def delete_newest_entries(after_seq: int) -> None:
     """Delete every audit entry after ``after_seq`` and the checkpoints (with their
     time-stamp tokens) that name them: the chain that is left is self-consistent."""
-    from registry.checkpoints import Checkpoint
-    from registry.timestamps import CheckpointTimestamp
+    from registry.audit.checkpoints import Checkpoint
+    from registry.audit.timestamps import CheckpointTimestamp
     with database.atomic():
         for table in ("audit_event", "checkpoint", "checkpoint_timestamp"):
             _drop_guards(table)

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from registry.accounts import MIN_PASSWORD_LENGTH
+from registry.accounts.users import MIN_PASSWORD_LENGTH
 
 try:  # WTForms 3.3 deprecates (value, label) tuples for choices
     from wtforms.fields.choices import SelectChoice

@@ -7,9 +7,9 @@ from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation
 
-from registry.auth_keys import LENGTH, key_format_problem
-from registry.normalise import normalise_auth_key, normalise_contract_number
-from registry.presentation import PRODUCT_LABELS
+from registry.certificates.auth_keys import LENGTH, key_format_problem
+from registry.certificates.normalise import normalise_auth_key, normalise_contract_number
+from registry.certificates.presentation import PRODUCT_LABELS
 
 try:  # WTForms 3.3 deprecates (value, label) tuples for choices
     from wtforms.fields.choices import SelectChoice

@@ -6,14 +6,14 @@ import math
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from registry import ingest
+from registry.certificates import ingest
 from registry.clock import utcnow
 from registry.errors import LookupLocked, RegistryError
-from registry.normalise import normalise_contract_number
-from registry.notice import issue_notice
-from registry.notice_pdf import NoticeFontMissing
-from registry.organisations import enrolled_obligees
-from registry.surety_readback import certificate_state
+from registry.certificates.normalise import normalise_contract_number
+from registry.notices.issuing import issue_notice
+from registry.notices.pdf import NoticeFontMissing
+from registry.accounts.organisations import enrolled_obligees
+from registry.certificates.surety_readback import certificate_state
 
 from ..api_auth import UNSAFE_TEXT, authenticate_request, limit
 from ..config import lookup_limits

@@ -2,20 +2,20 @@
 history with its hidden revisions; checkpoints and evidence bundles to take away.
 
 Read-only: every route is GET. Auditors of an obligee see their organisation's events
-and certificates; platform auditors see everything (registry.audit_queries.AuditScope).
+and certificates; platform auditors see everything (registry.audit.queries.AuditScope).
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_login import current_user
 
-from registry import audit_labels
-from registry import audit_queries as q
-from registry import checkpoints, evidence, timestamps
-from registry.audit import record
+from registry.audit import labels as audit_labels
+from registry.audit import queries as q
+from registry.audit import checkpoints, evidence, timestamps
+from registry.audit.chain import record
 from registry.errors import Forbidden
 from registry.models import Organisation
-from registry.verification_runs import latest_run
+from registry.audit.verification_runs import latest_run
 
 from ..input_gate import whole_number
 from ..login import require_role

@@ -2,7 +2,7 @@
 sign-out, the user's own account (password, TOTP enrolment, recovery codes) and an
 obligee admin's staff accounts.
 
-The rules live in registry.accounts and registry.credentials; these views read the
+The rules live in registry.accounts.users and registry.accounts.credentials; these views read the
 form, call one registry function, and keep Flask's session in step with the server-side
 session row.
 """
@@ -16,11 +16,11 @@ import segno
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from registry import credentials, otp
-from registry.accounts import User, end_session, needs_password_change, sign_out
-from registry.credentials import CredentialChange
-from registry.password_policy import WeakPassword
-from registry.sign_in import LoginLimits, sign_in, sign_in_with_otp
+from registry.accounts import credentials, otp
+from registry.accounts.users import User, end_session, needs_password_change, sign_out
+from registry.accounts.credentials import CredentialChange
+from registry.accounts.password_policy import WeakPassword
+from registry.accounts.sign_in import LoginLimits, sign_in, sign_in_with_otp
 from registry.clock import utcnow
 from registry.notifications.preferences import set_email_notifications
 from registry.wareki import wareki_datetime_long

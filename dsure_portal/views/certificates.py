@@ -13,16 +13,18 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from registry import portfolio
-from registry.accounts import STAFF_ROLES
-from registry.history import KIND_LABELS, STATUS_LABELS
+from registry.certificates import portfolio
+from registry.accounts.users import STAFF_ROLES
+from registry.certificates.history import KIND_LABELS, STATUS_LABELS
 from registry.errors import UnreadableNotice
-from registry.lookup import look_up_many
-from registry.notice_reading import MAX_NOTICE_BYTES, MAX_PAIRS, NoticePair, pairs_in_pdf, pairs_in_text
-from registry.presentation import PRODUCT_LABELS, certificate_title, compare, document_of, sheet_of, yen
-from registry.verification import History, history_of, verify_revision
+from registry.certificates.lookup import look_up_many
+from registry.notices.reading import (MAX_NOTICE_BYTES, MAX_PAIRS, NoticePair, pairs_in_pdf,
+                                      pairs_in_text)
+from registry.certificates.presentation import (PRODUCT_LABELS, certificate_title, compare,
+                                                document_of, sheet_of, yen)
+from registry.certificates.verification import History, history_of, verify_revision
 from registry.clock import utcnow
-from registry.documents import MAX_REVISION
+from registry.certificates.documents import MAX_REVISION
 from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datetime_long
 from registry.contracts import queue as work_queue
 from registry.contracts.records import failed_checks_of

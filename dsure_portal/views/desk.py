@@ -8,8 +8,8 @@ import peewee as pw
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
-from registry.accounts import STAFF_ROLES
-from registry.audit import record
+from registry.accounts.users import STAFF_ROLES
+from registry.audit.chain import record
 from registry.clock import utcnow
 from registry.contracts import queue as work_queue
 from registry.contracts.records import (CheckRun, actor_label, check_run,
@@ -18,9 +18,9 @@ from registry.contracts.register import COLUMNS, MAX_ROWS, import_register
 from registry.contracts.rules import TITLES
 from registry.contracts.terms import ContractTerms, terms_from_text
 from registry.errors import InvalidContract, InvalidInput, NotFound
-from registry.history import STATUS_LABELS
-from registry.presentation import PRODUCT_LABELS, document_of, yen
-from registry.verification import History
+from registry.certificates.history import STATUS_LABELS
+from registry.certificates.presentation import PRODUCT_LABELS, document_of, yen
+from registry.certificates.verification import History
 from registry.wareki import jst_date, wareki_date, wareki_datetime
 
 from ..forms.desk import ContractForm, RegisterImportForm

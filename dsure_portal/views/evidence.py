@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, url_for
 from flask_login import current_user
 
-from registry import portfolio
+from registry.certificates import portfolio
 
 from ..login import require_login
 from .audit import bundle_response

@@ -2,7 +2,7 @@
 certificates up, follow their organisation's list and record the contract behind each.
 
 Bearer token of an obligee API client; a surety's token gets 403 (``api_auth``). The
-lookup is the staff lookup (``registry.lookup.look_up``: the same limits, counted per
+lookup is the staff lookup (``registry.certificates.lookup.look_up``: the same limits, counted per
 client, and the same audit); every other operation sees only certificates on the
 client's organisation's list, and answers 404 for any other number, whoever's it is.
 """
@@ -15,13 +15,13 @@ import math
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from pydantic import ValidationError
 
-from registry import portfolio
+from registry.certificates import portfolio
 from registry.clock import utcnow
 from registry.contracts.records import CheckRun, failed_checks_of, record_contract
 from registry.contracts.report import CertificateReport, record_read_by_system, report_of
 from registry.contracts.terms import terms_from_json
 from registry.errors import InvalidDocument, InvalidInput, NotFound
-from registry.lookup import look_up
+from registry.certificates.lookup import look_up
 
 from ..api_auth import protect
 from ..config import lookup_limits

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from registry.db import database
-from registry.organisations import enrolled_obligees
+from registry.accounts.organisations import enrolled_obligees
 
 from ..rendering import render
 

@@ -1,11 +1,11 @@
 """The user's own sessions on /account: which browsers are signed in, and ending every one
-but this (registry.user_sessions)."""
+but this (registry.accounts.user_sessions)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from registry.user_sessions import end_other_sessions, live_sessions
+from registry.accounts.user_sessions import end_other_sessions, live_sessions
 from registry.wareki import wareki_datetime
 
 from ..forms.auth import ConfirmForm

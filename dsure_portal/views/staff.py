@@ -2,19 +2,19 @@
 and undone with one button), reactivate, and reset a member's password or TOTP.
 
 Every URL here needs the admin role (one before_request for the blueprint); the rules,
-including "an admin manages their own organisation only", live in registry.accounts
-and registry.credentials.
+including "an admin manages their own organisation only", live in registry.accounts.users
+and registry.accounts.credentials.
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from registry import credentials
-from registry.accounts import (User, add_user, deactivate_user, member_for_admin, members_of,
-                               reactivate_user)
+from registry.accounts import credentials
+from registry.accounts.users import (User, add_user, deactivate_user, member_for_admin, members_of,
+                                     reactivate_user)
 from registry.errors import Forbidden, InvalidInput, NotFound
-from registry.password_policy import WeakPassword
+from registry.accounts.password_policy import WeakPassword
 
 from ..forms.auth import AddStaffForm, ConfirmForm, ResetPasswordForm
 from ..login import require_role

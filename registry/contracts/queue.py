@@ -15,9 +15,9 @@ import datetime as dt
 
 import peewee as pw
 
-from .. import portfolio
+from ..certificates import portfolio
 from ..models import Certificate
-from ..portfolio import CertificateView, OrganisationCertificate
+from ..certificates.portfolio import CertificateView, OrganisationCertificate
 from .models import ObligeeContract
 
 QUEUES = ("unseen", "failed", "ending")

@@ -14,12 +14,12 @@ import dataclasses
 import datetime as dt
 import json
 
-from .. import portfolio
-from ..audit import record
+from ..certificates import portfolio
+from ..audit.chain import record
 from ..clock import Clock, utcnow
 from ..db import write_transaction
 from ..errors import NotFound
-from ..accounts import User
+from ..accounts.users import User
 from ..models import ApiClient, Certificate, Revision
 from .models import ObligeeContract
 from .rules import Check, run_checks

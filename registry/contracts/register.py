@@ -19,10 +19,10 @@ import re
 import unicodedata
 from typing import Callable
 
-from ..audit import record
+from ..audit.chain import record
 from ..clock import Clock, utcnow
 from ..errors import InvalidContract, InvalidInput, NotFound
-from ..normalise import normalise_contract_number
+from ..certificates.normalise import normalise_contract_number
 from .records import record_contract
 from .terms import FIELDS, LABELS, ContractTerms, terms_from_text
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..audit import record
+from ..audit.chain import record
 from ..models import Certificate
-from ..presentation import document_of
-from ..verification import History, Verification, history_of, verify_revision
+from ..certificates.presentation import document_of
+from ..certificates.verification import History, Verification, history_of, verify_revision
 from .records import CheckRun, check_run
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 from typing import Callable
 
-from ..presentation import yen
+from ..certificates.presentation import yen
 from ..wareki import wareki_date
 from .terms import ContractTerms, normalise_text
 

@@ -196,7 +196,7 @@ def upgrade() -> Upgrade:
 def _audit(result: Upgrade) -> None:
     if not result.applied:
         return
-    from ..audit import record
+    from ..audit.chain import record
     with write_transaction():
         record("schema.upgraded", actor="operator", organisation_code=None,
                details={"from_version": 1 if result.adopted else result.before,

@@ -21,7 +21,7 @@ import json
 
 import peewee as pw
 
-from ..prefectures import prefecture_of_code
+from ..accounts.prefectures import prefecture_of_code
 
 SQLITE = [
     'CREATE TABLE IF NOT EXISTS "obligee_contract" ("id" INTEGER NOT NULL PRIMARY KEY, "organisation_id" INTEGER NOT NULL, "certificate_id" INTEGER NOT NULL, "contract_amount" INTEGER, "contract_date" DATE, "period_start" DATE, "period_end" DATE, "work_name" VARCHAR(300), "recorded_at" DATETIME NOT NULL, "recorded_by" VARCHAR(200) NOT NULL, "checked_revision" INTEGER NOT NULL, "failed_checks" VARCHAR(400) NOT NULL, FOREIGN KEY ("organisation_id") REFERENCES "organisation" ("id"), FOREIGN KEY ("certificate_id") REFERENCES "certificate" ("id"))',

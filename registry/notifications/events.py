@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from ..accounts import STAFF_ROLES, User
+from ..accounts.users import STAFF_ROLES, User
 from ..clock import Clock, isoformat, utcnow
 from ..models import Certificate, Revision
-from ..portfolio import OrganisationCertificate
+from ..certificates.portfolio import OrganisationCertificate
 from .models import WebhookEndpoint
 from .outbox import enqueue
 

@@ -13,8 +13,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
-from ..history import KIND_LABELS
-from ..presentation import PRODUCT_LABELS, yen
+from ..certificates.history import KIND_LABELS
+from ..certificates.presentation import PRODUCT_LABELS, yen
 from ..wareki import wareki_datetime_long
 
 SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from ..accounts import User
+from ..accounts.users import User
 from ..models import BaseModel, Organisation
 
 

@@ -159,7 +159,7 @@ def retry_dead(message_ids: list[str] | None = None, *, actor: str,
                clock: Clock = utcnow) -> int:
     """Give dead messages a fresh set of attempts (after the endpoint or the mail server
     is fixed). None: every dead message. Audited."""
-    from ..audit import record
+    from ..audit.chain import record
     with write_transaction():
         query = OutboxMessage.select(OutboxMessage.id, OutboxMessage.message_id).where(
             OutboxMessage.status == "dead")

@@ -1,8 +1,8 @@
 """A staff member's own choice: email about new revisions, or not (on /account)."""
 from __future__ import annotations
 
-from ..accounts import User
-from ..audit import record
+from ..accounts.users import User
+from ..audit.chain import record
 from ..clock import Clock, utcnow
 from ..db import write_transaction
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ..audit import record
+from ..audit.chain import record
 from ..clock import Clock, utcnow
 from ..db import write_transaction
 from ..errors import Forbidden, InvalidInput, NotFound

@@ -15,13 +15,14 @@ import logging
 import random
 import threading
 
-from ..accounts import STAFF_ROLES, User
-from ..audit import record
+from ..accounts.users import STAFF_ROLES, User
+from ..audit.chain import record
 from ..clock import Clock, isoformat, utcnow
 from ..db import database, write_transaction
 from ..models import Organisation
 from . import outbox
-from .mail import MailSettings, SmtpSender, build_message, describe, is_permanent, render_revision_added
+from .mail import (MailSettings, SmtpSender, build_message, describe, is_permanent,
+                   render_revision_added)
 from .models import OutboxMessage, WebhookEndpoint
 from .webhook_post import WebhookFailed, post
 from .webhooks import SecretBox, TargetPolicy, TargetRefused

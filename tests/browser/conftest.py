@@ -29,7 +29,7 @@ def demo_portal(tmp_path):
 
     from dsure_portal import create_app
     from registry.db import database
-    from registry.demo import load_demo
+    from registry.demo.world import load_demo
     from registry.schema import create_schema
 
     servers = []

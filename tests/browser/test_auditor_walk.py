@@ -24,8 +24,8 @@ FAILED_LOOKUPS = 60
 def server(demo_portal):
     """The demo world, an auditor and a member of staff of 角田市, the staff member's
     lookups, and 60 failed lookups."""
-    from registry.accounts import add_user
-    from registry.audit import record
+    from registry.accounts.users import add_user
+    from registry.audit.chain import record
     from registry.clock import utcnow
 
     def setup(app, demo):
@@ -47,7 +47,7 @@ def server(demo_portal):
 
 
 def test_auditor_walk(server, browser, tmp_path):
-    from registry.bundle_check import check_bundle
+    from registry.audit.bundle_check import check_bundle
 
     base = server["url"]
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP",

@@ -19,7 +19,7 @@ NUMBER = "20001-000002"   # demo: 契約保証, revision 2 made it 5,500,000円 
 
 @pytest.fixture
 def server(demo_portal):
-    from registry.accounts import add_user
+    from registry.accounts.users import add_user
 
     def setup(app, demo):
         user = add_user(org_code="042081", email="desk@kakuda.example.jp", role="staff",
@@ -35,8 +35,8 @@ def lower_the_guarantee(app, amount: int) -> None:
 
     from cryptography.hazmat.primitives import serialization
 
-    from registry.demo import sample_histories, sign
-    from registry.ingest import accept_revision
+    from registry.demo.world import sample_histories, sign
+    from registry.certificates.ingest import accept_revision
     from registry.models import ApiClient, Organisation, SigningKey
 
     with app.app_context():

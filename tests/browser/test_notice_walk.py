@@ -20,10 +20,10 @@ SECOND = "20001-000001"   # demo: 前払金保証 of the same work
 
 @pytest.fixture
 def server(demo_portal):
-    from registry.accounts import add_user
+    from registry.accounts.users import add_user
     from registry.models import Certificate
-    from registry.notice import notice_content
-    from registry.notice_pdf import DEFAULT_FONT, render_notice
+    from registry.notices.issuing import notice_content
+    from registry.notices.pdf import DEFAULT_FONT, render_notice
 
     if not os.path.isfile(DEFAULT_FONT):
         pytest.skip("fonts-ipaexfont-gothic is not installed")

@@ -19,7 +19,7 @@ FULL_WIDTH = "２０００１－０００００２"
 @pytest.fixture
 def server(demo_portal):
     """The demo world and one member of 角田市's staff."""
-    from registry.accounts import add_user
+    from registry.accounts.users import add_user
 
     def setup(app, demo):
         user = add_user(org_code="042081", email="walk@kakuda.example.jp", role="staff",

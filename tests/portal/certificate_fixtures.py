@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-from registry import ingest
-from registry.organisations import add_api_client, add_signing_key
+from registry.certificates import ingest
+from registry.accounts.organisations import add_api_client, add_signing_key
 from tests.factories import TEST_PUBLIC_PEM, sign, vector
 from tests.portal.conftest import csrf_token_from
 

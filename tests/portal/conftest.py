@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.accounts import add_user, start_session
-from registry.organisations import add_organisation
+from registry.accounts.users import add_user, start_session
+from registry.accounts.organisations import add_organisation
 
 PASSWORD = "correct horse battery staple"
 

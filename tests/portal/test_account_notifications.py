@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from registry.accounts import User
+from registry.accounts.users import User
 from registry.models import AuditEvent
 from tests.portal.conftest import csrf_token_from
 

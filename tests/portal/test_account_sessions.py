@@ -2,7 +2,7 @@
 marked) and ends every other one at once, on every instance (ASVS 7.5.2)."""
 import re
 
-from registry.accounts import UserSession
+from registry.accounts.users import UserSession
 from tests.portal.auth_helpers import another_app, audit_events, log_in, post_form
 
 EMAIL = "staff@kakuda.example.jp"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry import portfolio
-from registry.checkpoints import write_checkpoint
+from registry.certificates import portfolio
+from registry.audit.checkpoints import write_checkpoint
 from tests.portal.certificate_fixtures import *  # noqa: F401,F403 - fixtures
 
 NUMBER = "10001-000001"   # vector 01's contract number

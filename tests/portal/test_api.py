@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from werkzeug.exceptions import HTTPException
 
 from dsure_portal.openapi import openapi_document
-from registry import portfolio
-from registry.accounts import add_user
-from registry.auth_keys import ALPHABET
-from registry.integrity import verify_all
-from registry.lookup import find_certificate
+from registry.certificates import portfolio
+from registry.accounts.users import add_user
+from registry.certificates.auth_keys import ALPHABET
+from registry.audit.integrity import verify_all
+from registry.certificates.lookup import find_certificate
 from registry.models import AuditEvent, Certificate, Revision
 from tests.factories import (KAKUDA, VECTOR_NAMES, VECTORS, World, make_document,
                              next_revision, sign, vector)
@@ -243,7 +243,7 @@ def test_a_deactivated_client_is_not_authenticated(client, world):
     assert stored() == (0, 0)
 
 
-# Each rule of registry/documents.py, bent one way, signed properly: 422 naming the field.
+# Each rule of registry/certificates/documents.py, bent one way, signed properly: 422 naming the field.
 INVALID_DOCUMENTS = [
     ({"principal__name": ...}, "principal.name"),
     ({"surety": ...}, "surety"),

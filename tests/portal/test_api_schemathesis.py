@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from dsure_portal.openapi import openapi_document
-from registry.organisations import add_api_client, add_signing_key
+from registry.accounts.organisations import add_api_client, add_signing_key
 from tests.factories import TEST_PUBLIC_PEM
 
 schema = schemathesis.openapi.from_dict(openapi_document())

@@ -13,12 +13,12 @@ import zipfile
 
 import pytest
 
-from registry import audit_queries
-from registry.audit import record
-from registry.ingest import accept_revision
+from registry.audit import queries as audit_queries
+from registry.audit.chain import record
+from registry.certificates.ingest import accept_revision
 from registry.models import AuditEvent, Organisation
-from registry.organisations import add_api_client, add_signing_key
-from registry.portfolio import add_to_list, listed_certificate
+from registry.accounts.organisations import add_api_client, add_signing_key
+from registry.certificates.portfolio import add_to_list, listed_certificate
 from tests.factories import TEST_PUBLIC_PEM, make_document, next_revision, sign
 from tests.portal.conftest import csrf_token_from
 from tests.tampering import rewrite_audit_entry
@@ -316,7 +316,7 @@ def test_auditors_download_a_bundle_that_verifies_offline(client, sign_in, world
     assert response.status_code == 200 and response.mimetype == "application/zip"
     path = tmp_path / "bundle.zip"
     path.write_bytes(response.data)
-    code = ("import sys; from registry.bundle_check import main\n"
+    code = ("import sys; from registry.audit.bundle_check import main\n"
             "rc = main([sys.argv[1]])\n"
             "assert not [m for m in sys.modules if m.split('.')[0] in ('peewee', 'flask')]\n"
             "sys.exit(rc)")
@@ -403,7 +403,7 @@ def test_production_refuses_to_start_without_the_platform_key(app_config, tmp_pa
 
 def test_the_platform_key_file_can_be_named(app_config, tmp_path):
     from dsure_portal import create_app
-    from registry.checkpoints import PlatformSigner
+    from registry.audit.checkpoints import PlatformSigner
     path = tmp_path / "keys" / "platform.pem"
     signer = PlatformSigner.from_file(path)
     app = create_app(dict(app_config, PLATFORM_KEY_FILE=str(path)))

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from registry import otp
-from registry.accounts import User, deactivate_user, enrol_otp, user_by_email
+from registry.accounts import otp
+from registry.accounts.users import User, deactivate_user, enrol_otp, user_by_email
 from registry.clock import utcnow
-from registry.organisations import add_organisation
+from registry.accounts.organisations import add_organisation
 from tests.portal.auth_helpers import another_app, audit_events, log_in, post_form
 from tests.portal.certificate_fixtures import strip_csrf
 from tests.portal.conftest import PASSWORD, csrf_token_from

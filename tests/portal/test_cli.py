@@ -7,12 +7,11 @@ import re
 
 import pytest
 
-from registry.auth_keys import ALPHABET
+from registry.certificates.auth_keys import ALPHABET
 from registry.db import database, is_postgresql
-from registry.lookup import find_certificate
-from registry.models import (ApiClient, AuditEvent, Certificate, Organisation, Revision,
-                             SigningKey)
-from registry.organisations import TOKEN_PREFIX
+from registry.certificates.lookup import find_certificate
+from registry.models import ApiClient, AuditEvent, Certificate, Organisation, Revision, SigningKey
+from registry.accounts.organisations import TOKEN_PREFIX
 from tests.factories import TEST_PUBLIC_PEM, make_document, next_revision, sign
 
 DEMO_NUMBER = re.compile(r"^\s+(\d{5}-\d{6})\s+(\S+)\s")

@@ -54,7 +54,7 @@ def test_client_add_for_the_operator_is_refused(runner):
 
 def _listed_certificate(app, runner):
     """角田市 with 30001-000001 on its list (looked up through its own API client)."""
-    from registry.organisations import add_signing_key
+    from registry.accounts.organisations import add_signing_key
     from tests.factories import TEST_PUBLIC_PEM
     for args in (("surety", "EJCS", "東日本建設業保証株式会社"), ("obligee", "042081", "角田市")):
         invoke(runner, "org", "add", "--kind", args[0], "--code", args[1], "--name", args[2])

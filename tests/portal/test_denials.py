@@ -8,7 +8,7 @@ import io
 import json
 
 from registry.models import AuditEvent
-from registry.organisations import add_api_client
+from registry.accounts.organisations import add_api_client
 from tests.portal.certificate_fixtures import *  # noqa: F401,F403 - fixtures
 from tests.portal.conftest import csrf_token_from
 
@@ -108,7 +108,7 @@ def test_the_api_records_another_suretys_certificate_but_not_a_refused_revision(
     post_vectors("01-advance-new")
     with app.app_context():
         add_api_client(org_code="EJCS", name="second")  # same surety: not a denial
-        from registry.organisations import add_organisation
+        from registry.accounts.organisations import add_organisation
         add_organisation(kind="surety", code="WJCS", name="西日本建設業保証株式会社")
         _, other_token = add_api_client(org_code="WJCS", name="wjcs")
     api = app.test_client()

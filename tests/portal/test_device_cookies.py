@@ -7,7 +7,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from dsure_portal import devices
-from registry.devices import RejectedDevice
+from registry.accounts.devices import RejectedDevice
 from tests.portal.auth_helpers import audit_events, log_in, post_form
 from tests.portal.conftest import PASSWORD
 
@@ -109,8 +109,8 @@ def test_five_wrong_passwords_from_the_owners_browser_lock_that_browser_only(app
 def test_the_owners_browser_with_totp_gets_its_cookie_after_the_code(app, make_user):
     import datetime as dt
 
-    from registry import otp
-    from registry.accounts import enrol_otp
+    from registry.accounts import otp
+    from registry.accounts.users import enrol_otp
     from registry.clock import utcnow
     user = make_user()
     secret = otp.new_secret()

@@ -19,7 +19,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def api(app, surety):
-    from registry.organisations import add_api_client
+    from registry.accounts.organisations import add_api_client
     with app.app_context():
         _, token = add_api_client(org_code="EJCS", name="gate")
     client = app.test_client()

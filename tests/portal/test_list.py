@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from registry import portfolio
+from registry.certificates import portfolio
 from registry.models import Certificate
 from tests.factories import make_document
 from tests.portal.certificate_fixtures import *  # noqa: F401,F403

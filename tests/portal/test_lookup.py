@@ -5,7 +5,7 @@ import re
 import pytest
 
 from registry.models import AuditEvent
-from registry.throttle import Failure
+from registry.accounts.throttle import Failure
 from tests.factories import make_document
 from tests.portal.certificate_fixtures import *  # noqa: F401,F403
 from tests.portal.certificate_fixtures import look_up, strip_csrf

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from registry import otp
-from registry.accounts import User, add_user, enrol_otp, user_by_email
+from registry.accounts import otp
+from registry.accounts.users import User, add_user, enrol_otp, user_by_email
 from registry.clock import utcnow
-from registry.organisations import add_organisation
-from registry.recovery_codes import RecoveryCode
+from registry.accounts.organisations import add_organisation
+from registry.accounts.recovery_codes import RecoveryCode
 from tests.portal.auth_helpers import audit_events, log_in, post_form
 from tests.portal.conftest import PASSWORD, csrf_token_from
 
@@ -185,7 +185,7 @@ def member_id(app):
 def test_an_admin_s_totp_reset_makes_the_member_choose_a_password_then_enrol(app, admin):
     member = app.test_client()
     with app.app_context():  # the member's current session (the form would need their phone)
-        from registry.accounts import start_session
+        from registry.accounts.users import start_session
         token = start_session(user_by_email(EMAIL))
     with member.session_transaction() as session:
         session["_user_id"] = token

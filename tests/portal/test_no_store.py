@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from registry.audit import record
+from registry.audit.chain import record
 from tests.factories import make_document
 from tests.portal.certificate_fixtures import *  # noqa: F401,F403
 from tests.portal.certificate_fixtures import look_up

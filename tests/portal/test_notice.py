@@ -13,10 +13,10 @@ import werkzeug.formparser
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from registry import portfolio
+from registry.certificates import portfolio
 from registry.models import AuditEvent, Organisation
-from registry.notice_pdf import DEFAULT_FONT
-from registry.throttle import Failure
+from registry.notices.pdf import DEFAULT_FONT
+from registry.accounts.throttle import Failure
 from tests import notices
 from tests.portal.certificate_fixtures import *  # noqa: F401,F403
 from tests.portal.conftest import csrf_token_from
@@ -29,7 +29,7 @@ N1, N2 = "10001-000001", "10001-000002"   # vector 01 (前払金保証), vector 
 
 @pytest.fixture
 def api_token(app, surety):
-    from registry.organisations import add_api_client
+    from registry.accounts.organisations import add_api_client
     with app.app_context():
         _, token = add_api_client(org_code="EJCS", name="notice printer")
     return token
@@ -93,10 +93,10 @@ def test_every_miss_gets_the_same_problem_and_counts(app, client, post_vectors, 
 
 
 def test_another_suretys_number_is_answered_as_unknown(app, client, post_vectors, orgs):
-    from registry.organisations import add_api_client
+    from registry.accounts.organisations import add_api_client
     key = post_vectors("01-advance-new")
     with app.app_context():
-        from registry.organisations import add_organisation
+        from registry.accounts.organisations import add_organisation
         add_organisation(kind="surety", code="WJCS", name="西日本建設業保証株式会社")
         _, other = add_api_client(org_code="WJCS", name="wjcs")
     theirs = request_notice(client, other, N1, key)

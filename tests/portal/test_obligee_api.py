@@ -9,8 +9,8 @@ import pytest
 
 from registry.contracts.models import ObligeeContract
 from registry.models import AuditEvent
-from registry.organisations import add_api_client
-from registry.portfolio import OrganisationCertificate
+from registry.accounts.organisations import add_api_client
+from registry.certificates.portfolio import OrganisationCertificate
 from tests.factories import KAKUDA, SHIRAKO, World, make_document, next_revision
 from tests.portal.test_api import PREFIX, assert_problem, call, events, put
 

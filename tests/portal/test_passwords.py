@@ -2,7 +2,7 @@
 forms, the operator's CLI), and the CLI's organisation default (TOTP required)."""
 import pytest
 
-from registry.accounts import User, user_by_email
+from registry.accounts.users import User, user_by_email
 from registry.models import AuditEvent, Organisation
 from tests.portal.auth_helpers import audit_events, log_in, post_form
 from tests.portal.conftest import PASSWORD

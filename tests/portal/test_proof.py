@@ -9,14 +9,14 @@ import json
 
 import pytest
 
-from registry.accounts import add_user
-from registry.audit import record
-from registry.checkpoints import Checkpoint
+from registry.accounts.users import add_user
+from registry.audit.chain import record
+from registry.audit.checkpoints import Checkpoint
 from registry.db import database
 from registry.models import AuditEvent
-from registry.organisations import add_organisation
+from registry.accounts.organisations import add_organisation
 from registry.schema import create_schema
-from registry.timestamps import CheckpointTimestamp
+from registry.audit.timestamps import CheckpointTimestamp
 from tests.factories import World, make_document
 from tests.portal.conftest import PASSWORD
 from tests.tampering import delete_newest_entries, write_column

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from registry.db import database
-from registry.lookup import find_certificate
+from registry.certificates.lookup import find_certificate
 from registry.models import Certificate
 from registry.schema import all_models
 from tests.factories import KAKUDA, World, make_document, next_revision

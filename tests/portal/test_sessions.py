@@ -7,7 +7,7 @@ import tempfile
 import pytest
 from flask import url_for
 
-from registry.accounts import UserSession, deactivate_user, set_password
+from registry.accounts.users import UserSession, deactivate_user, set_password
 from registry.clock import utcnow
 from tests.portal.auth_helpers import another_app, log_in, post_form, session_cookie, session_data
 from tests.portal.conftest import csrf_token_from

@@ -1,8 +1,8 @@
 """An obligee admin manages the staff accounts of their own organisation (/staff)."""
 import pytest
 
-from registry import otp
-from registry.accounts import User, enrol_otp, user_by_email
+from registry.accounts import otp
+from registry.accounts.users import User, enrol_otp, user_by_email
 from registry.clock import utcnow
 from tests.portal.auth_helpers import audit_events, log_in, post_form
 from tests.portal.conftest import PASSWORD

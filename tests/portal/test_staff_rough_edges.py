@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from registry.accounts import User
+from registry.accounts.users import User
 from tests.portal.auth_helpers import audit_events, log_in, post_form
 from tests.portal.conftest import PASSWORD
 from tests.portal.test_staff_admin import ADMIN, OTHER, STAFF, admin, people  # noqa: F401

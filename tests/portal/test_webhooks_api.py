@@ -10,7 +10,7 @@ from standardwebhooks.webhooks import Webhook
 
 from registry.models import AuditEvent
 from registry.notifications.models import OutboxMessage, WebhookEndpoint
-from registry.organisations import add_api_client, add_signing_key
+from registry.accounts.organisations import add_api_client, add_signing_key
 from tests.factories import TEST_PUBLIC_PEM, make_document, next_revision, sign
 from tests.notification_parts import Receiver, SmtpServer
 from tests.portal.certificate_fixtures import *  # noqa: F401,F403

@@ -6,15 +6,15 @@ import threading
 
 import pytest
 
-from registry import accounts, otp
-from registry.accounts import (SessionLimits, User, add_user, deactivate_user, end_session,
-                               enrol_otp, member_for_admin, set_password, start_session,
-                               session_user)
-from registry.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
+from registry.accounts import users as accounts, otp
+from registry.accounts.users import (SessionLimits, User, add_user, deactivate_user, end_session,
+                                     enrol_otp, member_for_admin, set_password, start_session,
+                                     session_user)
+from registry.accounts.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.db import database
 from registry.models import AuditEvent
-from registry.organisations import add_organisation
+from registry.accounts.organisations import add_organisation
 from tests.factories import FixedClock
 
 PASSWORD = "correct horse battery staple"
@@ -293,7 +293,7 @@ def test_an_admin_manages_only_their_own_organisation(orgs):
 # --- demo ------------------------------------------------------------------------------------
 
 def test_demo_users_are_idempotent_and_their_printed_passwords_work(registry_db):
-    from registry.demo_users import load_demo_users
+    from registry.demo.users import load_demo_users
     first = load_demo_users()
     assert {role for _, _, role, _ in first} == {"staff", "admin", "auditor", "platform-auditor"}
     # Someone tried the demo: changed a password, deactivated an account.

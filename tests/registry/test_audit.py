@@ -11,10 +11,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
-from registry import ingest
-from registry.audit import GENESIS, chain_breaks, record
+from registry.certificates import ingest
+from registry.audit.chain import GENESIS, chain_breaks, record
 from registry.db import database, is_postgresql
-from registry.integrity import verify_all
+from registry.audit.integrity import verify_all
 from registry.models import AuditEvent, Certificate, Organisation, Revision, SigningKey
 from tests.factories import World, make_document, next_revision
 
@@ -301,7 +301,7 @@ def test_verify_all_is_not_confused_by_a_revision_accepted_while_it_runs(revisio
                                                                          monkeypatch):
     """`audit verify` runs on a live system: a revision (and its acceptance event) committed
     between reading the recorded digests and reading the revisions is not a problem."""
-    from registry import integrity
+    from registry.audit import integrity
     read_recorded = integrity._recorded
 
     def recorded_then_a_concurrent_ingest():

@@ -6,8 +6,8 @@ import random
 import pytest
 import rfc8785
 
-from registry.audit import entry_hash
-from registry.audit_encoding import entry_bytes
+from registry.audit.chain import entry_hash
+from registry.audit.encoding import entry_bytes
 
 AWKWARD = ["", "plain", "日本語の詳細", "quote \" backslash \\ slash /", "\x00\x01\x07\x08\t\n\x0b\x0c\r\x1f",
            "\x7f\x80\x9f\u00a0", "\u2028\u2029", "emoji 😀 𝄞", "\ufeffbom", "\ud7ff\ue000\uffff",

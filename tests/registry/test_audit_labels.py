@@ -8,8 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from registry import audit_labels
-from registry.audit_queries import EVENT_LABELS
+from registry.audit import labels as audit_labels
+from registry.audit.queries import EVENT_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND = re.compile(r"^[a-z_]+(\.[a-z_]+)?$")

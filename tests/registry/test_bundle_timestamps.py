@@ -10,10 +10,10 @@ import subprocess
 import sys
 import zipfile
 
-from registry import bundle_check, timestamps
-from registry.audit import record
-from registry.checkpoint_publishing import ProofSettings, run
-from registry.evidence import build_bundle
+from registry.audit import bundle_check, timestamps
+from registry.audit.chain import record
+from registry.audit.checkpoint_publishing import ProofSettings, run
+from registry.audit.evidence import build_bundle
 from tests.registry.test_evidence import NUMBER, _isolated_path, repack, signer, unpack, world  # noqa: F401
 
 TOP = f"evidence-{NUMBER}/"

@@ -10,14 +10,14 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry import checkpoint_publishing as publishing
-from registry import checkpoints, timestamps
-from registry.audit import record
+from registry.audit import checkpoint_publishing as publishing
+from registry.audit import checkpoints, timestamps
+from registry.audit.chain import record
 from registry.clock import utcnow
-from registry.checkpoint_publishing import ProofSettings, run
-from registry.checkpoints import Checkpoint, PlatformSigner
+from registry.audit.checkpoint_publishing import ProofSettings, run
+from registry.audit.checkpoints import Checkpoint, PlatformSigner
 from registry.models import AuditEvent
-from registry.timestamps import CheckpointTimestamp
+from registry.audit.timestamps import CheckpointTimestamp
 from tests.tsa import openssl_verifies
 
 

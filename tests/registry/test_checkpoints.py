@@ -8,9 +8,9 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry import checkpoints
-from registry.audit import chain_breaks, record
-from registry.checkpoints import Checkpoint, PlatformSigner, check, write_checkpoint
+from registry.audit import checkpoints
+from registry.audit.chain import chain_breaks, record
+from registry.audit.checkpoints import Checkpoint, PlatformSigner, check, write_checkpoint
 from registry.models import AuditEvent
 from tests.tampering import rewrite_audit_entry
 

@@ -8,18 +8,18 @@ import json
 
 import pytest
 
-from registry import ingest, portfolio
-from registry.accounts import add_user
+from registry.certificates import ingest, portfolio
+from registry.accounts.users import add_user
 from registry.contracts import queue
 from registry.contracts.models import ObligeeContract
 from registry.contracts.records import check_run, record_contract
 from registry.contracts.register import import_register, read_register
 from registry.contracts.terms import ContractTerms
 from registry.errors import InvalidInput, NotFound
-from registry.lookup import LookupLimits, look_up
+from registry.certificates.lookup import LookupLimits, look_up
 from registry.models import AuditEvent, Certificate
-from registry.organisations import add_api_client
-from registry.throttle import Failure
+from registry.accounts.organisations import add_api_client
+from registry.accounts.throttle import Failure
 from tests.factories import KAKUDA, SHIRAKO, FixedClock, World, make_document, next_revision
 
 PASSWORD = "correct horse battery staple"

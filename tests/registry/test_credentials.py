@@ -8,16 +8,16 @@ import threading
 
 import pytest
 
-from registry import credentials, otp, recovery_codes
-from registry.accounts import (User, add_user, needs_otp_enrolment, needs_password_change,
-                               session_user, start_session, user_by_email)
+from registry.accounts import credentials, otp, recovery_codes
+from registry.accounts.users import (User, add_user, needs_otp_enrolment, needs_password_change,
+                                     session_user, start_session, user_by_email)
 from registry.db import database
 from registry.errors import Forbidden
 from registry.models import AuditEvent, Organisation
-from registry.organisations import add_organisation
-from registry.password_policy import WeakPassword
-from registry.recovery_codes import RecoveryCode
-from registry.sign_in import LoginLimits, sign_in, sign_in_with_otp
+from registry.accounts.organisations import add_organisation
+from registry.accounts.password_policy import WeakPassword
+from registry.accounts.recovery_codes import RecoveryCode
+from registry.accounts.sign_in import LoginLimits, sign_in, sign_in_with_otp
 from tests.factories import FixedClock
 
 PASSWORD = "correct horse battery staple"

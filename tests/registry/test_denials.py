@@ -1,4 +1,4 @@
-"""access.denied in the trail, at most so many per source and window (registry.denials)."""
+"""access.denied in the trail, at most so many per source and window (registry.audit.denials)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from registry.audit import chain_breaks
-from registry.denials import Denial, DenialLimits, DenialWindow, record_denial
+from registry.audit.chain import chain_breaks
+from registry.audit.denials import Denial, DenialLimits, DenialWindow, record_denial
 from registry.models import AuditEvent
 from tests.factories import FixedClock
 

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from registry import otp
-from registry.accounts import add_user, enrol_otp
-from registry.devices import Device, RejectedDevice
+from registry.accounts import otp
+from registry.accounts.users import add_user, enrol_otp
+from registry.accounts.devices import Device, RejectedDevice
 from registry.models import AuditEvent
-from registry.organisations import add_organisation
-from registry.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
-from registry.throttle import Failure
+from registry.accounts.organisations import add_organisation
+from registry.accounts.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
+from registry.accounts.throttle import Failure
 from tests.factories import FixedClock
 
 PASSWORD = "correct horse battery staple"

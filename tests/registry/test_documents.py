@@ -1,8 +1,8 @@
 import pytest
 
-from registry.documents import parse_document
+from registry.certificates.documents import parse_document
 from registry.errors import InvalidDocument
-from registry.obligee_codes import is_valid_obligee_code
+from registry.accounts.obligee_codes import is_valid_obligee_code
 from tests.factories import make_document
 
 

@@ -14,12 +14,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from registry import bundle_check
-from registry.audit import first_event
-from registry.checkpoints import PlatformSigner
+from registry.audit import bundle_check
+from registry.audit.chain import first_event
+from registry.audit.checkpoints import PlatformSigner
 from registry.errors import NotFound
-from registry.evidence import build_bundle, export_bundle
-from registry.ingest import accept_revision
+from registry.audit.evidence import build_bundle, export_bundle
+from registry.certificates.ingest import accept_revision
 from tests.factories import VECTORS, World, vector
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_the_bundle_holds_every_revision_as_signed(world, signer, tmp_path):
         assert files[f"{top}revisions/{n:03d}.json"] == (VECTORS / f"{name}.canonical").read_bytes()
         assert len(files[f"{top}revisions/{n:03d}.sig"]) == 64
     assert files[f"{top}keys/{world.key.key_id}.pem"].startswith(b"-----BEGIN PUBLIC KEY-----")
-    assert files[f"{top}verify_bundle.py"] == (ROOT / "registry" / "bundle_check.py").read_bytes()
+    assert files[f"{top}verify_bundle.py"] == (ROOT / "registry" / "audit" / "bundle_check.py").read_bytes()
     readme = files[f"{top}README.txt"].decode()
     assert "openssl pkeyutl -verify" in readme and "検証のしかた" in readme and "To verify" in readme
 
@@ -212,7 +212,7 @@ def test_a_bundle_stripped_of_the_platform_signature_fails_when_it_is_expected(w
 
 
 def test_trusted_keys_are_given_as_fingerprints_or_pem_files(world, tmp_path):
-    from registry.signatures import public_key_pem
+    from registry.certificates.signatures import public_key_pem
     pem = tmp_path / "surety.pem"
     pem.write_bytes(public_key_pem(bytes(world.key.public_key)))
     assert bundle_check.fingerprint_of(str(pem)) == world.key.fingerprint
@@ -246,11 +246,12 @@ def test_unknown_certificate(registry_db):
 
 
 def test_the_checker_module_loads_neither_peewee_nor_flask():
-    code = ("import sys; import registry.bundle_check\n"
+    code = ("import sys; import registry.audit.bundle_check\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('peewee', 'playhouse', 'flask', 'werkzeug', 'dsure_portal')]\n"
             "assert not bad, bad\n"
             "others = [m for m in sys.modules if m.startswith('registry.')\n"
-            "          and m not in ('registry.bundle_check', 'registry.bundle_checkpoints')]\n"
+            "          and m not in ('registry.audit', 'registry.audit.bundle_check',\n"
+            "                        'registry.audit.bundle_checkpoints')]\n"
             "assert not others, others")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 

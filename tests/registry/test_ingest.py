@@ -3,11 +3,11 @@ import threading
 
 import pytest
 
-from registry import ingest
+from registry.certificates import ingest
 from registry.errors import (InvalidDocument, InvalidSignature, NotYourCertificate,
                              ObligeeNotEnrolled, RevisionConflict, UnknownSigningKey, NotFound)
-from registry.history import hidden_by, visible_revisions
-from registry.integrity import verify_all
+from registry.certificates.history import hidden_by, visible_revisions
+from registry.audit.integrity import verify_all
 from registry.models import AuditEvent, Certificate, Revision
 from tests.factories import VECTOR_NAMES, World, make_document, next_revision, sign, vector
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry import ingest
+from registry.certificates import ingest
 from registry.errors import InvalidDocument, RegistryError
-from registry.integrity import verify_all
+from registry.audit.integrity import verify_all
 from registry.models import AuditEvent, Certificate, Revision
 from tests.factories import World, make_document
 

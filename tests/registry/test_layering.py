@@ -22,7 +22,8 @@ def test_no_registry_module_imports_the_web_layer():
 
 
 def test_importing_all_of_registry_loads_no_flask():
-    modules = ",".join(f"registry.{p.stem}" for p in REGISTRY.glob("*.py") if p.stem != "__init__")
+    modules = ",".join(".".join(("registry",) + p.relative_to(REGISTRY).with_suffix("").parts)
+                       for p in REGISTRY.rglob("*.py") if p.stem != "__init__")
     code = (f"import importlib, sys\nfor m in '{modules}'.split(','): importlib.import_module(m)\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')]\n"
             "assert not bad, bad")

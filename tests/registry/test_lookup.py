@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from registry import ingest, portfolio
-from registry.accounts import add_user
-from registry.lookup import LookupLimits, find_certificate, look_up
+from registry.certificates import ingest, portfolio
+from registry.accounts.users import add_user
+from registry.certificates.lookup import LookupLimits, find_certificate, look_up
 from registry.models import AuditEvent
-from registry.throttle import Failure
+from registry.accounts.throttle import Failure
 from tests.factories import KAKUDA, SHIRAKO, FixedClock, World, make_document
 
 PASSWORD = "correct horse battery staple"

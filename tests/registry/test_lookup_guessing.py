@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from registry import auth_keys
+from registry.certificates import auth_keys
 from registry.db import database
-from registry.lookup import LookupLimits
+from registry.certificates.lookup import LookupLimits
 from tests.registry.test_lookup import attempt, events, posted, staff, world  # noqa: F401
 from tests.factories import FixedClock
 

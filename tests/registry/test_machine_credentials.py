@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from registry import ingest
-from registry import machine_credentials as credentials
+from registry.certificates import ingest
+from registry.accounts import machine_credentials as credentials
 from registry.errors import InvalidInput, NotAuthenticated, RetiredSigningKey
-from registry.integrity import verify_all
+from registry.audit.integrity import verify_all
 from registry.models import ApiClient, AuditEvent, Revision, SigningKey
-from registry.organisations import add_api_client, authenticate_client
+from registry.accounts.organisations import add_api_client, authenticate_client
 from tests.factories import FixedClock, World, make_document, next_revision
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from registry import checkpoints, integrity, migrations
-from registry.auth_keys import AuthKeyHasher
+from registry.audit import checkpoints, integrity
+from registry import migrations
+from registry.certificates.auth_keys import AuthKeyHasher
 from registry.db import database, open_database
-from registry.lookup import find_certificate
+from registry.certificates.lookup import find_certificate
 from registry.models import AuditEvent, Revision
 from registry.schema import all_models, create_schema
 

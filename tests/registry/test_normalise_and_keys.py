@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from registry.auth_keys import ALPHABET, AuthKeyHasher, generate_auth_key
-from registry.normalise import normalise_contract_number
+from registry.certificates.auth_keys import ALPHABET, AuthKeyHasher, generate_auth_key
+from registry.certificates.normalise import normalise_contract_number
 
 
 @pytest.mark.parametrize("typed", [

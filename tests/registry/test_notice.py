@@ -10,15 +10,15 @@ import os
 import pytest
 from pypdf import PdfReader
 
-from registry import ingest, portfolio
-from registry.accounts import add_user
+from registry.certificates import ingest, portfolio
+from registry.accounts.users import add_user
 from registry.errors import LookupLocked, NotFound
-from registry.lookup import LookupLimits, look_up_many
+from registry.certificates.lookup import LookupLimits, look_up_many
 from registry.models import AuditEvent
-from registry.notice import issue_notice, notice_content
-from registry.notice_pdf import DEFAULT_FONT, NoticeFontMissing
-from registry.notice_reading import NoticePair, pairs_in_pdf
-from registry.throttle import Failure
+from registry.notices.issuing import issue_notice, notice_content
+from registry.notices.pdf import DEFAULT_FONT, NoticeFontMissing
+from registry.notices.reading import NoticePair, pairs_in_pdf
+from registry.accounts.throttle import Failure
 from tests.factories import KAKUDA, SHIRAKO, FixedClock, World, make_document, sign
 
 LIMITS = LookupLimits(failures=3, window=dt.timedelta(minutes=15), failures_per_address=None)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from registry.errors import UnreadableNotice
-from registry.notice_pdf import DEFAULT_FONT
-from registry.notice_reading import (MAX_CONTENT_BYTES, MAX_NOTICE_BYTES, MAX_PAIRS, MAX_PASTED_CHARS, NoticePair,
-                                     find_pairs, pairs_in_pdf, pairs_in_text, pdf_text)
+from registry.notices.pdf import DEFAULT_FONT
+from registry.notices.reading import (MAX_CONTENT_BYTES, MAX_NOTICE_BYTES, MAX_PAIRS,
+                                      MAX_PASTED_CHARS, NoticePair, find_pairs, pairs_in_pdf,
+                                      pairs_in_text, pdf_text)
 from tests import notices
 
 needs_font = pytest.mark.skipif(not os.path.isfile(DEFAULT_FONT),

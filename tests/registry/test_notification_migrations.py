@@ -2,7 +2,7 @@
 is opted in, nothing else about them changes, and the outbox starts empty."""
 from __future__ import annotations
 
-from registry.accounts import User
+from registry.accounts.users import User
 from registry.notifications.models import OutboxMessage, WebhookEndpoint
 from registry.schema import create_schema
 from tests.registry.test_migrations import old_release  # noqa: F401 - the fixture

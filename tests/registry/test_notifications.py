@@ -11,7 +11,7 @@ import json
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from registry.accounts import add_user, deactivate_user
+from registry.accounts.users import add_user, deactivate_user
 from registry.notifications.preferences import set_email_notifications
 from registry.clock import utcnow
 from registry.models import AuditEvent, Revision

@@ -1,12 +1,12 @@
-"""One revision verifier: registry.signatures.check_stored. The offline bundle checker
+"""One revision verifier: registry.certificates.signatures.check_stored. The offline bundle checker
 carries its own copy (it must run with only cryptography and rfc8785); here both give
 the same verdict on the same stored bytes, good and bent."""
 from __future__ import annotations
 
 import pytest
 
-from registry import bundle_check
-from registry.signatures import canonical_bytes, check_stored, public_key_from_pem
+from registry.audit import bundle_check
+from registry.certificates.signatures import canonical_bytes, check_stored, public_key_from_pem
 from tests.factories import TEST_KEY, TEST_PUBLIC_PEM, make_document
 
 PUBLIC = public_key_from_pem(TEST_PUBLIC_PEM)

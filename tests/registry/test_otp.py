@@ -1,11 +1,11 @@
-"""TOTP (registry.otp): RFC 6238 codes, the drift allowed, and what is accepted as typed.
+"""TOTP (registry.accounts.otp): RFC 6238 codes, the drift allowed, and what is accepted as typed.
 No Flask, no database."""
 import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from registry import otp
+from registry.accounts import otp
 
 SECRET = otp.new_secret()
 NOW = dt.datetime(2026, 4, 1, 9, 0, 15)

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from registry import audit_queries as q
-from registry.audit import record
+from registry.audit import queries as q
+from registry.audit.chain import record
 from registry.models import AuditEvent
-from registry.organisations import add_organisation
-from registry.portfolio import Search, list_page
+from registry.accounts.organisations import add_organisation
+from registry.certificates.portfolio import Search, list_page
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""The one password rule (registry.password_policy), and add_user applying it: no Flask.
+"""The one password rule (registry.accounts.password_policy), and add_user applying it: no Flask.
 Runs on SQLite and, when configured, PostgreSQL."""
 import pytest
 
-from registry.accounts import User, add_user
+from registry.accounts.users import User, add_user
 from registry.models import AuditEvent
-from registry.organisations import add_organisation
-from registry.password_policy import WeakPassword, check_password_strength
+from registry.accounts.organisations import add_organisation
+from registry.accounts.password_policy import WeakPassword, check_password_strength
 
 KAKUDA = {"email": "taro.yamada@kakuda.example.jp", "organisation_name": "角田市",
           "organisation_code": "042081"}

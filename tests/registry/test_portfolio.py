@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from registry import ingest, portfolio
-from registry.accounts import add_user
+from registry.certificates import ingest, portfolio
+from registry.accounts.users import add_user
 from registry.models import AuditEvent, Certificate, Revision
-from registry.verification import history_of, verify_revision
+from registry.certificates.verification import history_of, verify_revision
 from tests.factories import KAKUDA, SHIRAKO, World, make_document, next_revision, vector
 
 PASSWORD = "correct horse battery staple"

@@ -1,7 +1,7 @@
 """A document laid out like the paper certificate, and two revisions compared."""
 import json
 
-from registry.presentation import compare, changed_keys, fields_of, sheet_of
+from registry.certificates.presentation import compare, changed_keys, fields_of, sheet_of
 from tests.factories import VECTORS, make_document, next_revision
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.audit import record
+from registry.audit.chain import record
 from registry.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]

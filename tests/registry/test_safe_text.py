@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.documents import parse_document
+from registry.certificates.documents import parse_document
 from registry.errors import InvalidDocument
 from registry.safe_text import document_problems, is_safe, is_safe_in_document, shown
 from tests.factories import make_document

@@ -1,6 +1,6 @@
 """A staff member's name and section as the list shows them: blanks folded, bounded."""
-from registry.accounts import add_user
-from registry.organisations import add_organisation
+from registry.accounts.users import add_user
+from registry.accounts.organisations import add_organisation
 
 PASSWORD = "correct horse battery staple"
 

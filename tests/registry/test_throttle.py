@@ -2,7 +2,7 @@
 when right, and forgotten once it has left the window."""
 import datetime as dt
 
-from registry.throttle import Failure, begin_attempt
+from registry.accounts.throttle import Failure, begin_attempt
 from tests.factories import FixedClock
 
 WINDOW = dt.timedelta(minutes=15)

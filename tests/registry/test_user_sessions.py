@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from registry.accounts import SessionLimits, UserSession, add_user, end_session, session_user
+from registry.accounts.users import SessionLimits, UserSession, add_user, end_session, session_user
 from registry.models import AuditEvent
-from registry.organisations import add_organisation
-from registry.sign_in import sign_in
-from registry.user_sessions import end_other_sessions, live_sessions
+from registry.accounts.organisations import add_organisation
+from registry.accounts.sign_in import sign_in
+from registry.accounts.user_sessions import end_other_sessions, live_sessions
 from tests.factories import FixedClock
 
 PASSWORD = "correct horse battery staple"

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from registry.presentation import certificate_title, period, yen
+from registry.certificates.presentation import certificate_title, period, yen
 from registry.wareki import (era_year, jst_date, jst_day_start_utc, to_jst, wareki_date,
                              wareki_datetime, wareki_datetime_long)
 

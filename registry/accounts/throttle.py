@@ -1,0 +1,91 @@
+"""Failure counts that lock out guessing (auth keys, passwords, one-time codes).
+
+Kept in the database, not in process memory, so every gunicorn worker and every app
+instance sees the same count. A row per failure; the window is a query.
+
+A guess is counted as a failure *before* it is checked (``begin_attempt``) and the count
+withdrawn when it turns out right, inside the serialised write transaction: otherwise
+parallel requests all read the count below the limit, all run their slow check, and
+together get far more guesses than the limit allows.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import peewee as pw
+
+from ..clock import Clock, utcnow
+from ..db import write_transaction
+from ..models import BaseModel
+
+
+class Failure(BaseModel):
+    kind = pw.CharField(max_length=32)       # "lookup", "login"
+    subject = pw.CharField(max_length=200)   # "user:12", "contract:10001-000001", "ip:…", "email:…"
+    occurred_at = pw.DateTimeField()
+
+    class Meta:
+        indexes = ((("kind", "subject", "occurred_at"), False),)
+
+
+MODELS = [Failure]
+
+
+def locked_until(kind: str, subject: str, *, limit: int, window: dt.timedelta,
+                 clock: Clock = utcnow) -> dt.datetime | None:
+    """When ``subject`` has ``limit`` failures in the window: the moment the oldest of
+    them leaves it (the lock lasts the rest of the window). Otherwise None."""
+    since = clock() - window
+    recent = (Failure.select(Failure.occurred_at)
+              .where(Failure.kind == kind, Failure.subject == subject, Failure.occurred_at > since)
+              .order_by(Failure.occurred_at.desc()).limit(limit))
+    times = [row.occurred_at for row in recent]
+    if len(times) < limit:
+        return None
+    return times[-1] + window
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """One counted guess. ``locks`` names each subject already at its limit (and until
+    when): then the guess must not be checked at all."""
+
+    locks: dict[str, dt.datetime]
+    failure_ids: tuple[int, ...] = ()
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.locks)
+
+    @property
+    def locked_until(self) -> dt.datetime | None:
+        return max(self.locks.values()) if self.locks else None
+
+    def withdraw(self) -> None:
+        """The guess was right: it was not a failure after all."""
+        if self.failure_ids:
+            Failure.delete().where(Failure.id.in_(self.failure_ids)).execute()
+
+
+def begin_attempt(kind: str, limits: list[tuple[str, int]], *, window: dt.timedelta,
+                  clock: Clock = utcnow) -> Attempt:
+    """Check every (subject, limit) and, when none is locked, count the attempt as a
+    failure of each, in one serialised transaction."""
+    with write_transaction():
+        now = clock()
+        # Failures that left the window count for nothing: forget them, so the table
+        # holds only what is being guessed now.
+        Failure.delete().where(Failure.kind == kind,
+                               Failure.subject.in_([subject for subject, _ in limits]),
+                               Failure.occurred_at <= now - window).execute()
+        locks = {}
+        for subject, limit in limits:
+            until = locked_until(kind, subject, limit=limit, window=window, clock=lambda: now)
+            if until is not None:
+                locks[subject] = until
+        if locks:
+            return Attempt(locks)
+        ids = tuple(Failure.create(kind=kind, subject=subject, occurred_at=now).id
+                    for subject, _ in limits)
+    return Attempt({}, ids)

@@ -1,0 +1,99 @@
+"""The hash-chained audit log (DESIGN §6).
+
+Each entry's hash covers its own fields and the previous entry's hash, so changing,
+removing or reordering any entry breaks every later link. Appends happen inside
+``write_transaction()``, which serialises them on both engines.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Iterator
+
+import rfc8785
+
+from .encoding import entry_bytes
+from ..clock import Clock, isoformat, utcnow
+from ..db import database, write_transaction
+from ..models import AuditEvent
+
+GENESIS = "0" * 64
+
+# Called as hook(event, previous_head) inside the append's transaction (checkpoints.py).
+_append_hooks: list = []
+
+
+def on_append(hook):
+    if hook not in _append_hooks:
+        _append_hooks.append(hook)
+    return hook
+
+
+def entry_hash(*, seq: int, occurred_at: str, kind: str, actor: str,
+               organisation_code: str | None, contract_number: str | None,
+               details: str, prev_hash: str) -> str:
+    # RFC 8785 of the eight fields, built without rfc8785 (same bytes; audit_encoding.py)
+    body = entry_bytes(seq=seq, occurred_at=occurred_at, kind=kind, actor=actor,
+                       organisation_code=organisation_code, contract_number=contract_number,
+                       details=details, prev_hash=prev_hash)
+    return hashlib.sha256(body).hexdigest()
+
+
+def record(kind: str, *, actor: str, organisation_code: str | None = None,
+           contract_number: str | None = None, details: dict | None = None,
+           clock: Clock = utcnow) -> AuditEvent:
+    """Append one event. Joins the caller's write transaction, or makes its own.
+
+    ``details`` must never hold a secret (auth key, token, password, OTP).
+    """
+    with write_transaction():
+        head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
+        seq = head.seq + 1 if head else 1
+        prev = head.entry_hash if head else GENESIS
+        fields = dict(
+            seq=seq, occurred_at=isoformat(clock()), kind=kind, actor=actor,
+            organisation_code=organisation_code, contract_number=contract_number,
+            details=rfc8785.dumps(details or {}).decode(), prev_hash=prev,
+        )
+        event = AuditEvent.create(entry_hash=entry_hash(**fields), **fields)
+        for hook in _append_hooks:
+            hook(event, head)
+        return event
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    problem: str
+
+
+def chain_breaks() -> Iterator[ChainBreak]:
+    """Walk the chain in order; yield the first break found (then stop)."""
+    expected_prev, expected_seq = GENESIS, 1
+    query = (AuditEvent.select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.kind,
+                               AuditEvent.actor, AuditEvent.organisation_code,
+                               AuditEvent.contract_number, AuditEvent.details,
+                               AuditEvent.prev_hash, AuditEvent.entry_hash)
+             .order_by(AuditEvent.seq).tuples())
+    with database.atomic():  # one snapshot, so concurrent appends do not confuse us
+        for row in query.iterator():
+            seq, occurred_at, kind, actor, org, contract, details, prev, stored = row
+            if seq != expected_seq:
+                yield ChainBreak(expected_seq, f"entry {expected_seq} is missing (next is {seq})")
+                return
+            if prev != expected_prev:
+                yield ChainBreak(seq, "prev_hash does not match the previous entry")
+                return
+            recomputed = entry_hash(seq=seq, occurred_at=occurred_at, kind=kind, actor=actor,
+                                    organisation_code=org, contract_number=contract,
+                                    details=details, prev_hash=prev)
+            if recomputed != stored:
+                yield ChainBreak(seq, "entry_hash does not match the entry's content")
+                return
+            expected_prev, expected_seq = stored, seq + 1
+
+
+def first_event(*, kind: str, contract_number: str) -> AuditEvent | None:
+    return (AuditEvent.select().where(AuditEvent.kind == kind,
+                                      AuditEvent.contract_number == contract_number)
+            .order_by(AuditEvent.seq).first())

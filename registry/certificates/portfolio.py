@@ -1,0 +1,272 @@
+"""An obligee organisation's list of certificates, and what each of its staff has seen.
+
+A certificate joins its obligee's list the first time anyone of that organisation looks
+it up with the right auth key. From then on everyone of the organisation may open it;
+nobody else may, and nobody may before the lookup (DESIGN §1 step 5, §5).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import unicodedata
+from typing import Iterator
+
+import peewee as pw
+
+from ..accounts.users import User
+from ..audit.chain import record
+from ..clock import Clock, utcnow
+from ..db import write_transaction
+from ..models import ApiClient, BaseModel, Certificate, Organisation
+from .normalise import normalise_contract_number
+from ..wareki import jst_day_start_utc
+
+PAGE_SIZE = 25
+
+
+class OrganisationCertificate(BaseModel):
+    """``certificate`` is on ``organisation``'s list since ``added_at``, put there by a
+    member of staff (``added_by``) or by the organisation's own system (``added_by_client``)."""
+
+    organisation = pw.ForeignKeyField(Organisation, backref="listed_certificates")
+    certificate = pw.ForeignKeyField(Certificate, backref="listings")
+    added_at = pw.DateTimeField()
+    added_by = pw.ForeignKeyField(User, backref="+", null=True)
+    added_by_client = pw.ForeignKeyField(ApiClient, backref="+", null=True)
+
+    class Meta:
+        indexes = ((("organisation", "certificate"), True),)
+
+
+class CertificateView(BaseModel):
+    """The newest revision ``user`` has had in front of them (page, print or compare)."""
+
+    user = pw.ForeignKeyField(User, backref="+")
+    certificate = pw.ForeignKeyField(Certificate, backref="+")
+    seen_revision = pw.IntegerField()
+    seen_at = pw.DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "certificate"), True),)
+
+
+MODELS = [OrganisationCertificate, CertificateView]
+
+
+def add_to_list(*, organisation_id: int, certificate_id: int, user_id: int | None = None,
+                client_id: int | None = None, clock: Clock = utcnow) -> bool:
+    """Put the certificate on the organisation's list (by a user or an API client);
+    False when it already was. Joins the caller's transaction."""
+    if (user_id is None) == (client_id is None):
+        raise ValueError("exactly one of user_id and client_id")
+    with write_transaction():
+        if OrganisationCertificate.select().where(
+                OrganisationCertificate.organisation == organisation_id,
+                OrganisationCertificate.certificate == certificate_id).exists():
+            return False
+        OrganisationCertificate.create(organisation=organisation_id, certificate=certificate_id,
+                                       added_at=clock(), added_by=user_id,
+                                       added_by_client=client_id)
+        return True
+
+
+def listed_certificate(*, organisation_id: int, contract_number: str) -> Certificate | None:
+    """The certificate behind ``contract_number`` when the organisation may open it: it is
+    the obligee and the certificate is on its list. None otherwise, whatever the reason."""
+    number = normalise_contract_number(contract_number)
+    if number is None:
+        return None
+    return (Certificate.select(Certificate)
+            .join(OrganisationCertificate, on=(OrganisationCertificate.certificate == Certificate.id))
+            .where(Certificate.contract_number == number,
+                   Certificate.obligee == organisation_id,
+                   OrganisationCertificate.organisation == organisation_id)
+            .first())
+
+
+VIEWS = ("page", "revision", "compare", "print")
+
+
+def record_view(*, user_id: int, actor: str, organisation_code: str, certificate: Certificate,
+                view: str, revisions: list[int], clock: Clock = utcnow) -> None:
+    """One look at a certificate: the audit event ``certificate.viewed`` and the user's
+    seen revision (the newest stored one: the page shows the whole visible history)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}")
+    now = clock()
+    with write_transaction():
+        # latest_revision only grows, so the newest look is always the furthest seen.
+        updated = (CertificateView
+                   .update(seen_revision=certificate.latest_revision, seen_at=now)
+                   .where(CertificateView.user == user_id,
+                          CertificateView.certificate == certificate.id)
+                   .execute())
+        if not updated:
+            CertificateView.create(user=user_id, certificate=certificate.id,
+                                   seen_revision=certificate.latest_revision, seen_at=now)
+        record("certificate.viewed", actor=actor, organisation_code=organisation_code,
+               contract_number=certificate.contract_number,
+               details={"view": view, "revisions": revisions}, clock=clock)
+
+
+def seen_revision(*, user_id: int, certificate_id: int) -> int | None:
+    row = CertificateView.get_or_none(CertificateView.user == user_id,
+                                      CertificateView.certificate == certificate_id)
+    return row.seen_revision if row else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Search:
+    """What staff filter their organisation's list by. Dates are days in Japan."""
+
+    text: str = ""                 # work name, principal or contract number (any part)
+    product: str = ""              # "" for all
+    date_field: str = "updated"    # "updated" (newest revision) or "issued" (revision 1)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    page: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ListedCertificate:
+    certificate: Certificate
+    added_at: dt.datetime
+    seen_revision: int | None
+
+    @property
+    def unseen(self) -> str | None:
+        """None when read; "never" when the user never opened it; "newer" when a
+        revision arrived after the user last looked."""
+        if self.seen_revision is None:
+            return "never"
+        if self.certificate.latest_revision > self.seen_revision:
+            return "newer"
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class ListPage:
+    items: list[ListedCertificate]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first_index(self) -> int:
+        return 0 if not self.total else (self.page - 1) * self.page_size + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.page_size)
+
+
+def _text_condition(text: str):
+    words = text.split()
+    condition = None
+    for word in words:
+        number = normalise_contract_number(word)
+        digits_only = word.replace("-", "")
+        term = (Certificate.work_name.contains(word) | Certificate.principal_name.contains(word)
+                | Certificate.contract_number.contains(word))
+        if number is not None:
+            term = term | (Certificate.contract_number == number)
+        elif digits_only.isdigit() and len(digits_only) > 5 and word == digits_only:
+            # 2000100 → 20001-00…: a number typed without its hyphen, in part
+            term = term | Certificate.contract_number.contains(f"{digits_only[:5]}-{digits_only[5:]}")
+        condition = term if condition is None else condition & term
+    return condition
+
+
+def _conditions(organisation_id: int, search: Search, restrict) -> list:
+    conditions = [OrganisationCertificate.organisation == organisation_id,
+                  Certificate.obligee == organisation_id]
+    if restrict is not None:
+        conditions.append(restrict)
+    if search.text.strip():
+        conditions.append(_text_condition(unicodedata.normalize("NFKC", search.text).strip()))
+    if search.product:
+        conditions.append(Certificate.product == search.product)
+    column = Certificate.created_at if search.date_field == "issued" else Certificate.updated_at
+    # The calendar's first and last days have no UTC moment to start or end on; as a
+    # bound they leave nothing out anyway.
+    if search.date_from and search.date_from > dt.date.min:
+        conditions.append(column >= jst_day_start_utc(search.date_from))
+    if search.date_to and search.date_to < dt.date.max:
+        conditions.append(column < jst_day_start_utc(search.date_to + dt.timedelta(days=1)))
+    return conditions
+
+
+def _rows(conditions: list, user_id: int):
+    view = CertificateView.alias()
+    return (Certificate
+            .select(Certificate, OrganisationCertificate.added_at, view.seen_revision)
+            .join(OrganisationCertificate,
+                  on=(OrganisationCertificate.certificate == Certificate.id))
+            .join_from(Certificate, view, pw.JOIN.LEFT_OUTER,
+                       on=((view.certificate == Certificate.id) & (view.user == user_id)))
+            .where(*conditions)
+            .order_by(Certificate.updated_at.desc(), Certificate.id.desc()))
+
+
+def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
+              page_size: int = PAGE_SIZE, restrict: pw.Expression | None = None) -> ListPage:
+    """The organisation's certificates, most recently updated first, with the user's
+    seen revision of each. ``restrict``: a further condition on Certificate (the work
+    queue's filters, registry.contracts.queue)."""
+    conditions = _conditions(organisation_id, search, restrict)
+    base = (OrganisationCertificate.select()
+            .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
+            .where(*conditions))
+    total = base.count()
+    page = max(1, min(search.page, max(1, -(-total // page_size))))
+    rows = _rows(conditions, user_id).paginate(page, page_size).objects()
+    items = [ListedCertificate(row, row.added_at, row.seen_revision) for row in rows]
+    return ListPage(items, total, page, page_size)
+
+
+def every_listed(*, organisation_id: int, user_id: int, search: Search = Search(),
+                 restrict: pw.Expression | None = None) -> Iterator[ListedCertificate]:
+    """Every certificate ``list_page`` would show on any page, in its order, streamed."""
+    rows = _rows(_conditions(organisation_id, search, restrict), user_id).objects()
+    for row in rows.iterator():
+        yield ListedCertificate(row, row.added_at, row.seen_revision)
+
+
+def _changed_at():
+    """When a listed certificate last changed for the organisation: its newest revision
+    arrived, or it joined the list, whichever is later."""
+    return pw.Case(None, [(OrganisationCertificate.added_at > Certificate.updated_at,
+                           OrganisationCertificate.added_at)], Certificate.updated_at)
+
+
+def changed_since(*, organisation_id: int, since: dt.datetime | None = None,
+                  after: str | None = None, limit: int = 100) -> list[tuple[Certificate, dt.datetime]]:
+    """The organisation's listed certificates that changed at or after ``since`` (naive
+    UTC), oldest change first, keyset-paged: pass the last row's change time as
+    ``since`` and its number as ``after`` for the next page."""
+    changed = _changed_at()
+    conditions = [OrganisationCertificate.organisation == organisation_id,
+                  Certificate.obligee == organisation_id]
+    if since is not None and after is not None:
+        conditions.append((changed > since)
+                          | ((changed == since) & (Certificate.contract_number > after)))
+    elif since is not None:
+        conditions.append(changed >= since)
+    rows = (Certificate.select(Certificate, changed.alias("changed_at"))
+            .join(OrganisationCertificate,
+                  on=(OrganisationCertificate.certificate == Certificate.id))
+            .where(*conditions)
+            .order_by(changed, Certificate.contract_number)
+            .limit(limit).objects())
+    return [(row, _as_datetime(row.changed_at)) for row in rows]
+
+
+def _as_datetime(value) -> dt.datetime:
+    # A CASE has no column type: SQLite hands back the stored text.
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
