@@ -14,7 +14,7 @@ import time
 
 import segno
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from registry.accounts import credentials, otp
 from registry.accounts.users import User, end_session, needs_password_change, sign_out
@@ -36,6 +36,10 @@ from ..login import is_staff
 from ..rendering import render
 
 bp = Blueprint("auth", __name__)
+# Signing in is for strangers; everything else here (sign-out, the user's own account)
+# needs a signed-in user: one check for the blueprint, like every other blueprint's.
+SIGN_IN_ENDPOINTS = {"auth.home", "auth.login", "auth.login_otp"}
+bp.before_request(lambda: None if request.endpoint in SIGN_IN_ENDPOINTS else require_login())
 bp.before_app_request(enforce_password_change)  # a password of their own first,
 bp.before_app_request(enforce_otp_enrolment)    # then TOTP where it is due
 
@@ -159,7 +163,6 @@ def login_otp():
 
 
 @bp.post("/logout")
-@login_required
 def logout():
     sign_out(current_user.token, user=current_user.user, address=request.remote_addr)
     logout_user()
@@ -171,7 +174,6 @@ def logout():
 # --- the user's own account --------------------------------------------------------------
 
 @bp.get("/account")
-@login_required
 def account():
     return render("auth/account.html", password_form=ChangePasswordForm(),
                   otp_remove_form=OtpRemoveForm())
@@ -185,7 +187,6 @@ def _account_locked(retry_after: dt.datetime):
 
 
 @bp.post("/account/password")
-@login_required
 def change_password():
     form = ChangePasswordForm()
     user = current_user.user
@@ -218,7 +219,6 @@ def _change_own_password(form: ChangePasswordForm) -> CredentialChange:
 
 
 @bp.route("/account/new-password", methods=["GET", "POST"])
-@login_required
 def new_password():
     """After an admin's or the operator's reset: a password only the user knows, before
     anything else (login.enforce_password_change sends every other page here)."""
@@ -248,7 +248,6 @@ def _enrolment_secret() -> str:
 
 
 @bp.route("/account/otp", methods=["GET", "POST"])
-@login_required
 def otp_enrol():
     user = current_user.user
     if user.otp_secret:
@@ -287,7 +286,6 @@ def _enrolment_page(secret: str, form: EnrolOtpForm) -> dict:
 
 
 @bp.post("/account/otp/remove")
-@login_required
 def otp_remove():
     user = current_user.user
     if user.organisation.require_otp:
@@ -310,7 +308,6 @@ def otp_remove():
 
 
 @bp.route("/account/recovery-codes", methods=["GET", "POST"])
-@login_required
 def recovery_codes():
     """How many recovery codes are left; a new set (with the password) replaces them."""
     user = current_user.user
@@ -336,7 +333,6 @@ def recovery_codes():
 # --- the user's email notifications ------------------------------------------------------
 
 @bp.post("/account/notifications")
-@login_required
 def email_notifications():
     """Opt in or out of the new-revision emails (staff and admins; auditors get none)."""
     if not is_staff():

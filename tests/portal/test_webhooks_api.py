@@ -165,6 +165,10 @@ class TestDoneWhen:
         auth_key = created.get_json()["auth_key"]
         opener = staff_client("opener@kakuda.example.jp")
         assert look_up(opener, "30001-000001", auth_key).status_code == 303
+        recorded = call(client, "PUT", "/api/v1/obligee/certificates/30001-000001/contract",
+                        token=obligee_token, json={"contract_amount": 50_000_000})
+        assert recorded.status_code == 200, recorded.get_json()
+        assert _tenth(client, obligee_token) is True  # 5,000,000 is exactly 1/10
         staff_client("colleague@kakuda.example.jp")
         quiet = staff_client("quiet@kakuda.example.jp")
         quiet.post("/account/notifications", data={"csrf_token": _csrf(quiet)})  # opts out
@@ -176,6 +180,9 @@ class TestDoneWhen:
                        token=token, json=sign(change, key_id))
             assert put.status_code == 201
             assert smtp.messages == [] and receiver.received == []  # nothing sent in the request
+            assert _tenth(client, obligee_token) is False  # one yen short, in the API
+            page = opener.get("/certificates/30001-000001").get_data(as_text=True)
+            assert "4,999,999円" in page and "5,000,000円" in page  # and on the page
 
             result = runner.invoke(args=["outbox", "run", "--once"])
             assert result.exit_code == 0, result.output
@@ -193,6 +200,14 @@ class TestDoneWhen:
         assert auth_key not in body and auth_key.encode() not in post.body
         with app.app_context():
             assert {m.status for m in OutboxMessage.select()} == {"delivered"}
+
+
+def _tenth(client, token) -> bool | None:
+    """contract_guarantee_at_least_tenth as the obligee API reports it."""
+    got = call(client, "GET", "/api/v1/obligee/certificates/30001-000001", token=token)
+    assert got.status_code == 200, got.get_json()
+    return {c["id"]: c["ok"] for c in got.get_json()["checks"]}.get(
+        "contract_guarantee_at_least_tenth")
 
 
 def _csrf(client):
