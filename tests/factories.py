@@ -112,3 +112,27 @@ class FixedClock:
 
     def advance(self, **delta) -> None:
         self.now += dt.timedelta(**delta)
+
+
+def all_at_once(count: int, guess) -> list:
+    """Run ``guess()`` in ``count`` threads released together; their results. Each thread
+    gives its database connection back, as a request would."""
+    import threading
+
+    from registry.db import database
+    barrier = threading.Barrier(count)
+    results = []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(guess())
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -2,7 +2,6 @@
 Flask). Runs on SQLite and, when configured, PostgreSQL."""
 import datetime as dt
 import json
-import threading
 
 import pytest
 
@@ -12,10 +11,9 @@ from registry.accounts.users import (SessionLimits, User, add_user, deactivate_u
                                      session_user)
 from registry.accounts.sign_in import LoginLimits, reauthenticate, sign_in, sign_in_with_otp
 from registry.errors import Forbidden, InvalidInput, NotFound
-from registry.db import database
 from registry.models import AuditEvent
 from registry.accounts.organisations import add_organisation
-from tests.factories import FixedClock
+from tests.factories import FixedClock, all_at_once
 
 PASSWORD = "correct horse battery staple"
 START = dt.datetime(2026, 4, 1, 9, 0, 0)
@@ -311,22 +309,9 @@ def test_demo_users_are_idempotent_and_their_printed_passwords_work(registry_db)
 def test_parallel_wrong_passwords_get_no_more_guesses_than_the_limit(user):
     """Each guess is counted before its (slow) check: sixteen at once, limit five."""
     limits = LoginLimits(failures=5, window=dt.timedelta(minutes=15), failures_per_address=1000)
-    barrier = threading.Barrier(16)
-    outcomes = []
-
-    def guess():
-        barrier.wait()
-        try:
-            outcomes.append(sign_in(email=user.email, password="wrong password, long enough",
-                                    address="10.0.0.1", limits=limits).outcome)
-        finally:
-            database.close()
-
-    threads = [threading.Thread(target=guess) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = all_at_once(16, lambda: sign_in(email=user.email, address="10.0.0.1",
+                                               password="wrong password, long enough",
+                                               limits=limits).outcome)
     assert len(outcomes) == 16
     assert len(events("login.failed")) == 5  # five passwords were checked, no more
     refused_unchecked = [e for e in events("login.locked")

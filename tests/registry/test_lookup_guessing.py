@@ -3,15 +3,12 @@ keys are checked no more often than the limit allows, and every lookup, whether 
 number exists or not, costs exactly one argon2id verification."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from registry.certificates import auth_keys
-from registry.db import database
 from registry.certificates.lookup import LookupLimits
 from tests.registry.test_lookup import attempt, events, posted, staff, world  # noqa: F401
-from tests.factories import FixedClock
+from tests.factories import FixedClock, all_at_once
 
 
 class CountingArgon2:
@@ -61,22 +58,8 @@ def test_parallel_wrong_keys_get_no_more_checks_than_the_limit(posted, hasher, a
     limits = LookupLimits(failures=3, failures_per_address=None)
     user = staff("a@kakuda.example.jp")
     argon2_calls.verifications = 0
-    barrier = threading.Barrier(16)
-    outcomes = []
-
-    def guess():
-        barrier.wait()
-        try:
-            outcomes.append(attempt(user, "30001-000001", "WRNGKEYX2345", hasher,
-                                    FixedClock(), limits=limits).outcome)
-        finally:
-            database.close()
-
-    threads = [threading.Thread(target=guess) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = all_at_once(16, lambda: attempt(user, "30001-000001", "WRNGKEYX2345", hasher,
+                                               FixedClock(), limits=limits).outcome)
     assert sorted(outcomes) == ["failed"] * 3 + ["locked"] * 13
     assert argon2_calls.verifications == 3
     assert len(events("lookup.failed")) == 3 and len(events("lookup.locked")) == 13
