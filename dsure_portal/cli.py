@@ -140,6 +140,8 @@ def register_commands(app: Flask) -> None:
 
     from .cli_outbox import register_outbox_commands
     register_outbox_commands(app)
+    from .cli_seed import register_seed_commands
+    register_seed_commands(app)
 
 
 def _upgrade_and_report() -> None:

@@ -53,6 +53,7 @@ EVENT_LABELS = {
     "contract.register_imported": "契約台帳の取込",
     "list.exported": "保証証書一覧のCSV出力",
     "schema.upgraded": "データベースの更新(マイグレーション)",
+    "certificates.seeded": "試験用電子保証の一括登録(seed)",
     "user.notifications_changed": "お知らせメールの設定変更",
     "notification.email_sent": "お知らせメールの送信",
     "notification.email_failed": "お知らせメールの送信失敗",

@@ -106,11 +106,29 @@ def _verify(client: ApiClient, contract_number: str, number: int, body: object) 
     refuse_unsafe_text(body["document"])
 
     key = SigningKey.get_or_none(SigningKey.key_id == body["key_id"])
+    verified = signed_document(client, key, contract_number, number, body)
+    if not obligee_enrolled(verified.document.obligee.code):
+        raise ObligeeNotEnrolled("The obligee is not enrolled on this platform.",
+                                 [_field("obligee.code", "is not an enrolled obligee")])
+    return verified
+
+
+def obligee_enrolled(code: str) -> bool:
+    return Organisation.select().where(Organisation.code == code,
+                                       Organisation.kind == "obligee").exists()
+
+
+def signed_document(client: ApiClient, key: SigningKey | None, contract_number: str,
+                    number: int, body: dict) -> _Verified:
+    """The checks that need no database: ``key`` (the one ``body["key_id"]`` names) is the
+    client's and active, the signature verifies over the canonical bytes, and the
+    document is valid and matches the request. The bulk loader calls it directly."""
     if key is None or key.organisation_id != client.organisation_id:
         raise UnknownSigningKey("key_id does not name an active signing key of your organisation.")
     if not key.active:
         # Even a retry of a revision stored before: the surety reads it back with GET.
         raise RetiredSigningKey("key_id names a retired signing key; sign with an active one.")
+    signature = decode_signature(body.get("signature"))
     try:
         canonical = canonical_bytes(body["document"])
     except Exception:  # rfc8785 refuses floats it cannot represent exactly, and the like
@@ -129,10 +147,6 @@ def _verify(client: ApiClient, contract_number: str, number: int, body: object) 
         errors.append(_field("surety.code", "is not your organisation's code"))
     if errors:
         raise InvalidDocument("The document does not match the request.", errors)
-    if not Organisation.select().where(Organisation.code == doc.obligee.code,
-                                       Organisation.kind == "obligee").exists():
-        raise ObligeeNotEnrolled("The obligee is not enrolled on this platform.",
-                                 [_field("obligee.code", "is not an enrolled obligee")])
     return _Verified(doc, canonical, signature, key)
 
 
@@ -168,20 +182,25 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
             signing_key=v.signing_key, arrived_at=arrived_at)
         current = _refresh_summary(cert, clock)
         recheck_certificate(cert, current)
-        # What `audit verify` holds the stored rows to (integrity.py).
-        details = {"revision": number, "kind": v.document.kind,
-                   "supersedes": v.document.supersedes, "key_id": v.signing_key.key_id,
-                   "canonical_sha256": sha256_hex(v.canonical),
-                   "signature_sha256": sha256_hex(v.signature),
-                   "obligee_code": v.document.obligee.code, "arrived_at": arrived_at.isoformat()}
-        if digest is not None and number == 1:
-            details["auth_key_digest_sha256"] = sha256_hex(digest.encode())
         record("revision.accepted", actor=_actor(client), organisation_code=client.organisation.code,
-               contract_number=contract_number, details=details, clock=clock)
+               contract_number=contract_number,
+               details=acceptance_details(v, arrived_at, digest), clock=clock)
         # Only queued here, in the same transaction: nothing is sent during the request.
         notifications.revision_added(certificate=cert, revision=revision,
                                      amount_before=amount_before, clock=clock)
     return Accepted(cert, revision, created=True, auth_key=auth_key if number == 1 else None)
+
+
+def acceptance_details(v: _Verified, arrived_at: dt.datetime, digest: str | None) -> dict:
+    """What `audit verify` holds a stored revision row to (integrity.py)."""
+    details = {"revision": v.document.revision, "kind": v.document.kind,
+               "supersedes": v.document.supersedes, "key_id": v.signing_key.key_id,
+               "canonical_sha256": sha256_hex(v.canonical),
+               "signature_sha256": sha256_hex(v.signature),
+               "obligee_code": v.document.obligee.code, "arrived_at": arrived_at.isoformat()}
+    if digest is not None and v.document.revision == 1:
+        details["auth_key_digest_sha256"] = sha256_hex(digest.encode())
+    return details
 
 
 def _check_continues(cert: Certificate, number: int, doc: Document) -> None:
@@ -217,16 +236,21 @@ def _refresh_summary(cert: Certificate, clock) -> dict:
     revisions = list(Revision.select().where(Revision.certificate == cert))
     current = current_revision(revisions)
     doc = json.loads(bytes(current.canonical))
-    cert.latest_revision = max(r.number for r in revisions)
-    cert.current_revision = current.number
-    cert.current_kind = current.kind
-    cert.work_name = doc["work"]["name"]
-    cert.principal_name = doc["principal"].get("jv_name") or doc["principal"]["name"]
-    cert.guarantee_amount = doc["guarantee_amount"]
-    cert.guarantee_period_end = dt.date.fromisoformat(doc["guarantee_period"]["end"])
+    for column, value in summary_columns(revisions, current, doc).items():
+        setattr(cert, column, value)
     cert.updated_at = clock()
     cert.save()
     return doc
+
+
+def summary_columns(revisions, current, doc: dict) -> dict:
+    """The certificate's searchable columns from its current visible revision."""
+    return {"latest_revision": max(r.number for r in revisions),
+            "current_revision": current.number, "current_kind": current.kind,
+            "work_name": doc["work"]["name"],
+            "principal_name": doc["principal"].get("jv_name") or doc["principal"]["name"],
+            "guarantee_amount": doc["guarantee_amount"],
+            "guarantee_period_end": dt.date.fromisoformat(doc["guarantee_period"]["end"])}
 
 
 def reissue_auth_key(*, client: ApiClient, contract_number: str, hasher: AuthKeyHasher,
