@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import segno
-from fpdf import FPDF
 
 DEFAULT_FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 FONT_PACKAGE = "fonts-ipaexfont-gothic"
@@ -67,6 +65,10 @@ class _Page:
         problem = font_problem(font_path)
         if problem:
             raise NoticeFontMissing(problem)
+        # fpdf2 is imported here, not at the top: it costs every worker ~19 MiB, and most
+        # workers never draw a notice (issue 11: worker RSS).
+        from fpdf import FPDF
+
         self.pdf = FPDF(format="A4", unit="mm")
         self.pdf.set_auto_page_break(False)
         self.pdf.set_margins(self.LEFT, 20, 210 - self.RIGHT)
@@ -115,6 +117,8 @@ def _items(page: _Page, content: NoticeContent) -> None:
 
 def _qr(page: _Page, url: str, x: float, y: float, size: float) -> None:
     """The QR code as filled squares (vector: sharp at any printer resolution)."""
+    import segno  # with fpdf2: loaded only when a notice is drawn
+
     code = segno.make(url, error="m")
     matrix = list(code.matrix)
     module = size / (len(matrix) + 8)   # a quiet zone of four modules each side
