@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import segno
+
 
 DEFAULT_FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 FONT_PACKAGE = "fonts-ipaexfont-gothic"
@@ -117,8 +119,6 @@ def _items(page: _Page, content: NoticeContent) -> None:
 
 def _qr(page: _Page, url: str, x: float, y: float, size: float) -> None:
     """The QR code as filled squares (vector: sharp at any printer resolution)."""
-    import segno  # with fpdf2: loaded only when a notice is drawn
-
     code = segno.make(url, error="m")
     matrix = list(code.matrix)
     module = size / (len(matrix) + 8)   # a quiet zone of four modules each side

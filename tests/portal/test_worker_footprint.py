@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-RARE = ("fpdf", "pypdf", "zxcvbn", "segno")
+RARE = ("fpdf", "pypdf", "zxcvbn")
 
 
 def test_the_app_starts_without_the_libraries_of_rare_tasks(tmp_path):
