@@ -96,7 +96,7 @@ def build_database(workdir: Path, certificates: int, env: dict) -> tuple[str, li
                 } for n in chunk for r in template]).execute()
                 OrganisationCertificate.insert_many([{
                     "organisation": kakuda.id, "certificate": ids[n], "added_at": now,
-                    "added_by": user.id} for n in chunk]).execute()
+                    "certificate_updated_at": now, "added_by": user.id} for n in chunk]).execute()
         print(f"inserted {certificates:,} certificates ({certificates * len(template):,} revisions) "
               f"in {time.perf_counter() - started:.1f}s", flush=True)
         token = accounts.start_session(user)

@@ -1,7 +1,7 @@
 """The clerk's work queue (DESIGN §10): what on the organisation's list needs a look.
 
 Three queues, each a condition on ``Certificate`` that the list page applies as a filter
-(``portfolio.list_page(restrict=…)``) and that the staff menu counts:
+(``portfolio.list_page(restrict=…)``) and that the staff menu counts (up to 「99+」):
 
 - ``unseen``: a revision the user has not had in front of them (never opened, or a newer
   revision arrived since), as the list marks 未読 / 新しい版あり;
@@ -15,7 +15,7 @@ import datetime as dt
 
 import peewee as pw
 
-from ..certificates import portfolio
+from ..certificates import keyset, portfolio
 from ..models import Certificate
 from ..certificates.portfolio import CertificateView, OrganisationCertificate
 from .models import ObligeeContract
@@ -44,6 +44,10 @@ def condition(queue: str, *, organisation_id: int, user_id: int, today: dt.date)
     raise ValueError(f"queue must be one of {QUEUES}")
 
 
+# The menu says 「99+」 from here on: each count stops there instead of reading the list.
+MENU_CAP = 99
+
+
 @dataclasses.dataclass(frozen=True)
 class WorkQueue:
     unseen: int
@@ -51,21 +55,43 @@ class WorkQueue:
     ending: int
 
     def items(self) -> list[tuple[str, str, int]]:
-        """(queue, label, count) in menu order."""
+        """(queue, label, count) in menu order; a count is at most MENU_CAP + 1."""
         return [(q, LABELS[q], getattr(self, q)) for q in QUEUES]
 
 
+def _listed(query: pw.Select, organisation_id: int) -> pw.Select:
+    return query.where(OrganisationCertificate.organisation == organisation_id,
+                       Certificate.obligee == organisation_id)
+
+
+def _capped(query: pw.Select) -> int:
+    return query.limit(MENU_CAP + 1).count()
+
+
 def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
-    """All three in one pass over the list (the menu shows them on every staff page)."""
-    sums = [pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(condition(
-                queue, organisation_id=organisation_id, user_id=user_id, today=today), 1)], 0)), 0)
-            for queue in QUEUES]
-    row = (OrganisationCertificate.select(*sums)
-           .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
-           .where(OrganisationCertificate.organisation == organisation_id,
-                  Certificate.obligee == organisation_id)
-           .tuples().get())
-    return WorkQueue(*(int(n) for n in row))
+    """The menu's three counts (on every staff page), each read from its own index and
+    stopped at MENU_CAP + 1: failed from the organisation's contract records, ending from
+    the obligee's guarantee end dates, unseen along the list order."""
+    listing = (OrganisationCertificate.select(OrganisationCertificate.certificate)
+               .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id)))
+    unseen = _listed(listing.order_by(OrganisationCertificate.certificate_updated_at.desc()),
+                     organisation_id).where(condition("unseen", organisation_id=organisation_id,
+                                                      user_id=user_id, today=today))
+    failed = _listed(
+        ObligeeContract.select(ObligeeContract.certificate)
+        .join(Certificate, on=(ObligeeContract.certificate == Certificate.id))
+        .join(OrganisationCertificate,
+              on=((OrganisationCertificate.certificate == Certificate.id)
+                  & (OrganisationCertificate.organisation == ObligeeContract.organisation)))
+        .where(ObligeeContract.organisation == organisation_id,
+               ObligeeContract.failed_checks != ""), organisation_id)
+    ending = _listed(
+        Certificate.select(Certificate.id)
+        .join(OrganisationCertificate,
+              on=(OrganisationCertificate.certificate == Certificate.id))
+        .where(condition("ending", organisation_id=organisation_id, user_id=user_id,
+                         today=today)), organisation_id)
+    return WorkQueue(_capped(unseen), _capped(failed), _capped(ending))
 
 
 def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):
@@ -75,9 +101,10 @@ def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):
 
 
 def list_page(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
-              today: dt.date) -> portfolio.ListPage:
+              today: dt.date, position: keyset.Position = keyset.FIRST) -> portfolio.ListPage:
     """The organisation's list as searched, within one queue ("" for all)."""
     return portfolio.list_page(organisation_id=organisation_id, user_id=user_id, search=search,
+                               position=position,
                                restrict=_restrict(queue, organisation_id, user_id, today))
 
 
