@@ -6,6 +6,7 @@ removing or reordering any entry breaks every later link. Appends happen inside
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from typing import Iterator
@@ -39,6 +40,13 @@ def entry_hash(*, seq: int, occurred_at: str, kind: str, actor: str,
     return hashlib.sha256(body).hexdigest()
 
 
+def _appending():
+    """The caller's transaction as it is (it holds the chain's lock: write_transaction),
+    or a write transaction of our own. No savepoint inside the caller's: an append is one
+    read and one INSERT, and if it fails the caller's whole write must fail with it."""
+    return contextlib.nullcontext() if database.in_transaction() else write_transaction()
+
+
 def record(kind: str, *, actor: str, organisation_code: str | None = None,
            contract_number: str | None = None, details: dict | None = None,
            clock: Clock = utcnow) -> AuditEvent:
@@ -46,7 +54,7 @@ def record(kind: str, *, actor: str, organisation_code: str | None = None,
 
     ``details`` must never hold a secret (auth key, token, password, OTP).
     """
-    with write_transaction():
+    with _appending():
         head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
         seq = head.seq + 1 if head else 1
         prev = head.entry_hash if head else GENESIS
@@ -79,7 +87,7 @@ def record_many(events: list[Event], *, clock: Clock = utcnow) -> int:
     path (registry.demo.seed); the number appended."""
     if not events:
         return 0
-    with write_transaction():
+    with _appending():
         head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
         seq = head.seq if head else 0
         prev = head.entry_hash if head else GENESIS

@@ -95,15 +95,15 @@ def record_view(*, user_id: int, actor: str, organisation_code: str, certificate
         raise ValueError(f"view must be one of {VIEWS}")
     now = clock()
     with write_transaction():
-        # latest_revision only grows, so the newest look is always the furthest seen.
-        updated = (CertificateView
-                   .update(seen_revision=certificate.latest_revision, seen_at=now)
-                   .where(CertificateView.user == user_id,
-                          CertificateView.certificate == certificate.id)
-                   .execute())
-        if not updated:
-            CertificateView.create(user=user_id, certificate=certificate.id,
-                                   seen_revision=certificate.latest_revision, seen_at=now)
+        # One upsert, no read first. latest_revision only grows, so the newest look is
+        # always the furthest seen.
+        (CertificateView
+         .insert(user=user_id, certificate=certificate.id,
+                 seen_revision=certificate.latest_revision, seen_at=now)
+         .on_conflict(conflict_target=[CertificateView.user, CertificateView.certificate],
+                      update={CertificateView.seen_revision: certificate.latest_revision,
+                              CertificateView.seen_at: now})
+         .execute())
         record("certificate.viewed", actor=actor, organisation_code=organisation_code,
                contract_number=certificate.contract_number,
                details={"view": view, "revisions": revisions}, clock=clock)

@@ -13,9 +13,9 @@ from tests.portal.conftest import csrf_token_from
 from tests.statements import counted_statements
 
 N = "10001-000001"
-PAGE_CEILING = 10
-PUT_CEILING = 16
-FAILED_LOOKUP_CEILING = 14
+PAGE_CEILING = 8
+PUT_CEILING = 14
+FAILED_LOOKUP_CEILING = 12
 
 
 @pytest.fixture
