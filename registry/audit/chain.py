@@ -17,6 +17,7 @@ from .encoding import entry_bytes
 from ..clock import Clock, isoformat, utcnow
 from ..db import database, insert_rows, write_transaction
 from ..models import AuditEvent
+from ..prepared import Prepared, Slot
 
 GENESIS = "0" * 64
 
@@ -40,6 +41,13 @@ def entry_hash(*, seq: int, occurred_at: str, kind: str, actor: str,
     return hashlib.sha256(body).hexdigest()
 
 
+# Every write of the portal appends here: its two statements are compiled once.
+_HEAD = Prepared(lambda: AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(1))
+_APPEND = Prepared(lambda: AuditEvent.insert(
+    {field: Slot(field.name, field) for field in AuditEvent._meta.sorted_fields
+     if field is not AuditEvent._meta.primary_key}))
+
+
 def _appending():
     """The caller's transaction as it is (it holds the chain's lock: write_transaction),
     or a write transaction of our own. No savepoint inside the caller's: an append is one
@@ -55,7 +63,7 @@ def record(kind: str, *, actor: str, organisation_code: str | None = None,
     ``details`` must never hold a secret (auth key, token, password, OTP).
     """
     with _appending():
-        head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
+        head = _HEAD.first()
         seq = head.seq + 1 if head else 1
         prev = head.entry_hash if head else GENESIS
         fields = dict(
@@ -63,7 +71,9 @@ def record(kind: str, *, actor: str, organisation_code: str | None = None,
             organisation_code=organisation_code, contract_number=contract_number,
             details=rfc8785.dumps(details or {}).decode(), prev_hash=prev,
         )
-        event = AuditEvent.create(entry_hash=entry_hash(**fields), **fields)
+        fields["entry_hash"] = entry_hash(**fields)
+        event = AuditEvent(**fields)
+        event.id = _APPEND.insert(**fields)
         for hook in _append_hooks:
             hook(event, head)
         return event
@@ -88,7 +98,7 @@ def record_many(events: list[Event], *, clock: Clock = utcnow) -> int:
     if not events:
         return 0
     with _appending():
-        head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
+        head = _HEAD.first()
         seq = head.seq if head else 0
         prev = head.entry_hash if head else GENESIS
         occurred_at = isoformat(clock())

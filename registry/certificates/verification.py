@@ -19,6 +19,9 @@ import threading
 
 from .history import Status, hidden_by, status_of, visible_revisions
 from ..models import Certificate, Organisation, Revision, SigningKey
+from .normalise import normalise_contract_number
+from .portfolio import OrganisationCertificate
+from ..prepared import Prepared, Slot
 from .signatures import StoredCheck, check_stored
 
 
@@ -48,13 +51,49 @@ class History:
         return earlier[-1] if earlier else None
 
 
-def history_of(certificate: Certificate) -> History:
-    revisions = list(Revision.select(Revision, SigningKey, Organisation)
-                     .join(SigningKey).join(Organisation)
-                     .where(Revision.certificate == certificate)
-                     .order_by(Revision.number))
+def _history(certificate: Certificate, revisions: list[Revision]) -> History:
     return History(certificate, revisions, visible_revisions(revisions), hidden_by(revisions),
                    status_of(revisions))
+
+
+_HISTORY = Prepared(lambda: Revision.select(Revision, SigningKey, Organisation)
+                    .join(SigningKey).join(Organisation)
+                    .where(Revision.certificate == Slot("certificate"))
+                    .order_by(Revision.number))
+
+
+def history_of(certificate: Certificate) -> History:
+    return _history(certificate, _HISTORY.rows(certificate=certificate.id))
+
+
+# The staff pages' read: the certificate (when the organisation may open it, as
+# portfolio.listed_certificate decides) and all its revisions with their signing keys,
+# in one statement.
+_LISTED_HISTORY = Prepared(lambda: Revision.select(Revision, SigningKey, Organisation, Certificate)
+                           .join(SigningKey).join(Organisation)
+                           .switch(Revision).join(Certificate)
+                           .join(OrganisationCertificate,
+                                 on=(OrganisationCertificate.certificate == Certificate.id))
+                           .where(Certificate.contract_number == Slot("number"),
+                                  Certificate.obligee == Slot("organisation"),
+                                  OrganisationCertificate.organisation == Slot("organisation"))
+                           .order_by(Revision.number))
+
+
+def listed_history(*, organisation_id: int, contract_number: str) -> History | None:
+    """The history of the certificate behind ``contract_number`` when the organisation
+    may open it (it is the obligee and has it on its list); None otherwise, whatever
+    the reason. A stored certificate always has revision 1."""
+    number = normalise_contract_number(contract_number)
+    if number is None:
+        return None
+    revisions = _LISTED_HISTORY.rows(number=number, organisation=organisation_id)
+    if not revisions:
+        return None
+    certificate = revisions[0].certificate
+    for revision in revisions:
+        revision.certificate = certificate  # one instance, as history_of gives
+    return _history(certificate, revisions)
 
 
 @dataclasses.dataclass(frozen=True)

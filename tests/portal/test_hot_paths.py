@@ -13,7 +13,7 @@ from tests.portal.conftest import csrf_token_from
 from tests.statements import counted_statements
 
 N = "10001-000001"
-PAGE_CEILING = 8
+PAGE_CEILING = 7
 PUT_CEILING = 14
 FAILED_LOOKUP_CEILING = 12
 
