@@ -22,7 +22,7 @@ from registry.notices.reading import (MAX_NOTICE_BYTES, MAX_PAIRS, NoticePair, p
                                       pairs_in_text)
 from registry.certificates.presentation import (PRODUCT_LABELS, certificate_title, compare,
                                                 document_of, sheet_of, yen)
-from registry.certificates.verification import History, history_of, verify_revision
+from registry.certificates.verification import History, listed_history, verify_revision
 from registry.clock import utcnow
 from registry.certificates.documents import MAX_REVISION
 from registry.wareki import jst_date, wareki_date, wareki_datetime, wareki_datetime_long
@@ -161,12 +161,12 @@ def too_large(exc):
 
 # --- one certificate ------------------------------------------------------------------
 
-def _listed_or_404(contract_number: str):
-    cert = portfolio.listed_certificate(organisation_id=current_user.organisation.id,
-                                        contract_number=contract_number)
-    if cert is None:
+def _listed_or_404(contract_number: str) -> History:
+    history = listed_history(organisation_id=current_user.organisation.id,
+                             contract_number=contract_number)
+    if history is None:
         abort(404)  # not yours, not looked up yet, or no such number: all the same
-    return cert
+    return history
 
 
 def _revision_arg(name: str) -> int | None:
@@ -238,8 +238,8 @@ def show(contract_number: str):
 
 def render_certificate_page(contract_number: str, *, contract_form=None, status: int = 200):
     """The certificate page; ``contract_form``: the contract form sent back with errors."""
-    cert = _listed_or_404(contract_number)
-    history = history_of(cert)
+    history = _listed_or_404(contract_number)
+    cert = history.certificate
     asked = _revision_arg("revision")
     revision = _visible_or_404(history, asked)
     _record_view(cert, "page" if asked is None else "revision", [revision.number])
@@ -254,8 +254,8 @@ def render_certificate_page(contract_number: str, *, contract_form=None, status:
 
 @bp.get("/certificates/<contract_number>/compare")
 def compare_revisions(contract_number: str):
-    cert = _listed_or_404(contract_number)
-    history = history_of(cert)
+    history = _listed_or_404(contract_number)
+    cert = history.certificate
     visible = [r.number for r in history.visible]
     a_number, b_number = _revision_arg("a"), _revision_arg("b")
     b = _visible_or_404(history, b_number)
@@ -280,8 +280,8 @@ def _qr_data_uri(url: str) -> str:
 
 @bp.get("/certificates/<contract_number>/print")
 def print_view(contract_number: str):
-    cert = _listed_or_404(contract_number)
-    history = history_of(cert)
+    history = _listed_or_404(contract_number)
+    cert = history.certificate
     asked = _revision_arg("revision")
     revision = _visible_or_404(history, asked)
     _record_view(cert, "print", [revision.number])

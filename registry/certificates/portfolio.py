@@ -20,6 +20,7 @@ from ..db import write_transaction
 from ..models import ApiClient, BaseModel, Certificate, Organisation
 from . import keyset
 from .normalise import normalise_contract_number
+from ..prepared import Prepared, Slot
 from ..wareki import jst_day_start_utc
 
 PAGE_SIZE = 25
@@ -111,6 +112,18 @@ def listed_certificate(*, organisation_id: int, contract_number: str) -> Certifi
 
 VIEWS = ("page", "revision", "compare", "print")
 
+# One upsert per look, no read first, compiled once (registry.prepared). latest_revision
+# only grows, so the newest look is always the furthest seen.
+_SEEN_REVISION = Slot("seen", CertificateView.seen_revision)
+_SEEN_AT = Slot("at", CertificateView.seen_at)
+_SEEN = Prepared(lambda: CertificateView.insert(
+    user=Slot("user", CertificateView.user),
+    certificate=Slot("certificate", CertificateView.certificate),
+    seen_revision=_SEEN_REVISION, seen_at=_SEEN_AT)
+    .on_conflict(conflict_target=[CertificateView.user, CertificateView.certificate],
+                 update={CertificateView.seen_revision: _SEEN_REVISION,
+                         CertificateView.seen_at: _SEEN_AT}))
+
 
 def record_view(*, user_id: int, actor: str, organisation_code: str, certificate: Certificate,
                 view: str, revisions: list[int], clock: Clock = utcnow) -> None:
@@ -120,15 +133,8 @@ def record_view(*, user_id: int, actor: str, organisation_code: str, certificate
         raise ValueError(f"view must be one of {VIEWS}")
     now = clock()
     with write_transaction():
-        # latest_revision only grows, so the newest look is always the furthest seen.
-        updated = (CertificateView
-                   .update(seen_revision=certificate.latest_revision, seen_at=now)
-                   .where(CertificateView.user == user_id,
-                          CertificateView.certificate == certificate.id)
-                   .execute())
-        if not updated:
-            CertificateView.create(user=user_id, certificate=certificate.id,
-                                   seen_revision=certificate.latest_revision, seen_at=now)
+        _SEEN.execute(user=user_id, certificate=certificate.id,
+                      seen=certificate.latest_revision, at=now)
         record("certificate.viewed", actor=actor, organisation_code=organisation_code,
                contract_number=certificate.contract_number,
                details={"view": view, "revisions": revisions}, clock=clock)
