@@ -118,7 +118,7 @@ def test_answer_checks_name_what_is_wrong():
     assert check(200, "…署名は有効です…".encode()) is None
     assert check(500, b"boom").startswith("HTTP 500, expected 200")
     assert check(200, b"<html></html>") == "missing '署名は有効です'"
-    assert eps.expect(200, pattern=eps.NUMBER)(200, b"<td>") .startswith("nothing matching")
+    assert eps.expect(200, pattern=eps.NUMBER)(200, b"<td>").startswith("nothing matching")
     assert eps.expect_redirect_to_certificate(303, b"") is None
     assert eps.expect_redirect_to_certificate(200, b"failed") is not None
 
