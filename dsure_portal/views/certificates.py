@@ -138,7 +138,8 @@ def _lookup_by_notice():
 
 @bp.route("/lookup", methods=["GET", "POST"])
 @accepts_body(LOOKUP_BODY_LIMIT)
-@limiter.limit("60 per minute", key_func=_user_key, methods=["POST"])  # coarse; the real limit is in the registry
+@limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"], key_func=_user_key,
+               methods=["POST"])  # coarse; the real limit is in the registry
 def lookup():
     if request.method == "POST" and ("notice_text" in request.form or "notice" in request.files):
         return _lookup_by_notice()
