@@ -16,7 +16,7 @@ import rfc8785
 from .chain_walk import GENESIS, ChainBreak, chain_breaks as _stored_chain_breaks
 from .encoding import entry_bytes
 from ..clock import Clock, isoformat, utcnow
-from ..db import insert_rows, write_transaction
+from ..db import database, insert_rows, write_transaction
 from ..models import AuditEvent
 from ..prepared import Prepared, Slot
 
