@@ -28,12 +28,11 @@ ENDING_WITHIN = dt.timedelta(days=30)
 
 def condition(queue: str, *, organisation_id: int, user_id: int, today: dt.date) -> pw.Expression:
     if queue == "unseen":
-        seen = Certificate.alias()
-        up_to_date = (CertificateView.select(CertificateView.certificate)
-                      .join(seen, on=(CertificateView.certificate == seen.id))
-                      .where(CertificateView.user == user_id,
-                             CertificateView.seen_revision >= seen.latest_revision))
-        return Certificate.id.not_in(up_to_date)
+        # Correlated, so each listed row is one probe of the (user, certificate) index and
+        # a capped count stops early; NOT IN read every view the user ever had first.
+        return ~pw.fn.EXISTS(CertificateView.select(pw.SQL("1")).where(
+            CertificateView.user == user_id, CertificateView.certificate == Certificate.id,
+            CertificateView.seen_revision >= Certificate.latest_revision))
     if queue == "failed":
         return Certificate.id.in_(
             ObligeeContract.select(ObligeeContract.certificate)
@@ -65,7 +64,7 @@ def _listed(query: pw.Select, organisation_id: int) -> pw.Select:
 
 
 def _capped(query: pw.Select) -> int:
-    return query.limit(MENU_CAP + 1).count()
+    return portfolio.capped_count(query, MENU_CAP)
 
 
 def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
