@@ -4,11 +4,12 @@
                                    [--database-url sqlite:///… | postgresql://…]
                                    [--plans bench/out/list-plans-sqlite.txt]
 
-For each size: a fresh schema, one obligee with N listed certificates inserted directly
+For each size, in a database of its own (…-N.sqlite3, or <name>_N on PostgreSQL,
+created when missing and emptied): a fresh schema, one obligee with N listed certificates inserted directly
 (executemany: the list reads only the summary columns, so no revisions are stored),
 1 % of them opened by the user, 1 % with a contract record (a tenth of those failing),
-ANALYZE, then each list query timed ``--rounds`` times after a warm-up: p50 and p90 in
-ms. Prints a table with the ratio of each figure to the first size and writes
+ANALYZE; then every list query is timed ``--rounds`` times after two warm-up rounds,
+the sizes' databases alternating round by round: p50 and p90 in ms. Prints a table with the ratio of each figure to the first size and writes
 bench/out/list-<engine>.json. ``--plans`` writes the query plan of every statement each
 case runs (EXPLAIN QUERY PLAN / EXPLAIN) at the largest size. Not a test: nothing is
 asserted.
@@ -70,6 +71,19 @@ def _certificate(i: int, surety: int, obligee: int) -> dict:
             "guarantee_period_end": TODAY + dt.timedelta(days=i % 730 - 365)}
 
 
+def _sized(url: str, n: int) -> str:
+    """One database per size, side by side: …/list-10000.sqlite3 or …/<name>_10000."""
+    if url.startswith("postgresql"):
+        import psycopg
+        server, name = url.rsplit("/", 1)
+        sized = f"{name}_{n}"
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (sized,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{sized}"')
+        return f"{server}/{sized}"
+    return url.replace(".sqlite3", f"-{n}.sqlite3")
+
+
 def build(url: str, n: int):
     """A fresh database with n listed certificates; (user, organisation id)."""
     _reset(url)
@@ -117,7 +131,6 @@ def cases(user, organisation_id: int, n: int) -> dict:
               .offset(n // 2).limit(1).tuples().get())
     cursor = keyset.Cursor(portfolio._as_datetime(middle[0]), middle[1])
     day = (BASE + dt.timedelta(seconds=n // 2)).date()
-    ending = queue.condition("ending", organisation_id=organisation_id, user_id=user.id, today=TODAY)
     return {
         "page 1": page(),
         "middle page (after=)": page(keyset.Position(after=cursor)),
@@ -127,23 +140,29 @@ def cases(user, organisation_id: int, n: int) -> dict:
         "search, one row in the list": page(text=f"市道{n // 2}号線"),
         "updated on one day": page(date_from=day, date_to=day),
         "product": page(product="contract"),
-        "queue: ending within 30 days": page(restrict=ending),
+        "queue: ending within 30 days": lambda: queue.list_page(
+            organisation_id=organisation_id, user_id=user.id, search=portfolio.Search(),
+            queue="ending", today=TODAY),
         "menu counts (3 queues)": lambda: queue.counts(organisation_id=organisation_id,
                                                        user_id=user.id, today=TODAY),
     }
 
 
-def measure(call, rounds: int) -> dict:
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {"p50_ms": round(statistics.median(times), 3),
-            "p90_ms": round(times[int(len(times) * 0.9) - 1], 3)}
+def measure(by_size: dict, rounds: int) -> dict:
+    """size → case → p50/p90 in ms. Rounds alternate between the sizes (each its own
+    database, all open), so a busy neighbour on the machine slows every size alike."""
+    times = {n: {name: [] for name in cases_} for n, (_, cases_) in by_size.items()}
+    for round_ in range(rounds + 2):
+        for n, (db, cases_) in by_size.items():
+            database.initialize(db)
+            for name, call in cases_.items():
+                started = time.perf_counter()
+                call()
+                if round_ >= 2:  # the first two warm caches up
+                    times[n][name].append((time.perf_counter() - started) * 1000)
+    return {n: {name: {"p50_ms": round(statistics.median(t), 3),
+                       "p90_ms": round(sorted(t)[int(len(t) * 0.9) - 1], 3)}
+                for name, t in per_case.items()} for n, per_case in times.items()}
 
 
 class _Recorder:
@@ -186,18 +205,21 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--plans", default="")
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/list.sqlite3"
-    engine = "postgresql" if url.startswith("postgresql") else "sqlite"
+    base_url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/list.sqlite3"
+    engine = "postgresql" if base_url.startswith("postgresql") else "sqlite"
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = {}
+    by_size = {}
     for n in sizes:
         print(f"{engine}, {n:,} listed:", flush=True)
+        url = _sized(base_url, n)
         user, organisation_id = build(url, n)
-        all_cases = cases(user, organisation_id, n)
-        results[n] = {name: measure(call, args.rounds) for name, call in all_cases.items()}
+        by_size[n] = (database.obj, cases(user, organisation_id, n))
         if args.plans and n == sizes[-1]:
-            Path(args.plans).write_text(f"# {engine}, {n:,} listed, after ANALYZE\n\n" + plans(all_cases))
-        database.close_all()
+            Path(args.plans).write_text(f"# {engine}, {n:,} listed, after ANALYZE\n\n"
+                                        + plans(by_size[n][1]))
+    results = measure(by_size, args.rounds)
+    for db, _ in by_size.values():
+        db.close_all()
     base = results[sizes[0]]
     print(f"\n{'case':32}" + "".join(f"{f'p50 @{n:,}':>16}" for n in sizes) + f"{'ratio':>8}")
     for name in base:
