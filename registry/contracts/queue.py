@@ -28,17 +28,18 @@ ENDING_WITHIN = dt.timedelta(days=30)
 
 def condition(queue: str, *, organisation_id: int, user_id: int, today: dt.date) -> pw.Expression:
     if queue == "unseen":
-        seen = Certificate.alias()
-        up_to_date = (CertificateView.select(CertificateView.certificate)
-                      .join(seen, on=(CertificateView.certificate == seen.id))
-                      .where(CertificateView.user == user_id,
-                             CertificateView.seen_revision >= seen.latest_revision))
-        return Certificate.id.not_in(up_to_date)
+        # Correlated, so each listed row is one probe of the (user, certificate) index and
+        # a capped count stops early; NOT IN read every view the user ever had first.
+        return ~pw.fn.EXISTS(CertificateView.select(pw.SQL("1")).where(
+            CertificateView.user == user_id, CertificateView.certificate == Certificate.id,
+            CertificateView.seen_revision >= Certificate.latest_revision))
     if queue == "failed":
+        # "> ''" rather than "!= ''": the same rows, and a range the index
+        # (organisation_id, failed_checks) of migration 10 can read.
         return Certificate.id.in_(
             ObligeeContract.select(ObligeeContract.certificate)
             .where(ObligeeContract.organisation == organisation_id,
-                   ObligeeContract.failed_checks != ""))
+                   ObligeeContract.failed_checks > ""))
     if queue == "ending":
         return Certificate.guarantee_period_end.between(today, today + ENDING_WITHIN)
     raise ValueError(f"queue must be one of {QUEUES}")
@@ -65,7 +66,7 @@ def _listed(query: pw.Select, organisation_id: int) -> pw.Select:
 
 
 def _capped(query: pw.Select) -> int:
-    return query.limit(MENU_CAP + 1).count()
+    return portfolio.capped_count(query, MENU_CAP)
 
 
 def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
@@ -84,7 +85,7 @@ def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
               on=((OrganisationCertificate.certificate == Certificate.id)
                   & (OrganisationCertificate.organisation == ObligeeContract.organisation)))
         .where(ObligeeContract.organisation == organisation_id,
-               ObligeeContract.failed_checks != ""), organisation_id)
+               ObligeeContract.failed_checks > ""), organisation_id)
     ending = _listed(
         Certificate.select(Certificate.id)
         .join(OrganisationCertificate,
@@ -94,9 +95,26 @@ def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
     return WorkQueue(_capped(unseen), _capped(failed), _capped(ending))
 
 
+# Up to this many guarantees ending soon, the list reads them from the end-date index
+# and sorts them; beyond, they are dense enough that walking the list order finds a
+# page of them sooner than sorting them all would.
+ENDING_SORTED_AT_MOST = 5000
+
+
 def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):
     if not queue:
         return None
+    if queue == "ending":
+        ending = Certificate.guarantee_period_end.between(today, today + ENDING_WITHIN)
+        many = portfolio.capped_count(
+            Certificate.select(Certificate.id).where(Certificate.obligee == organisation_id, ending),
+            ENDING_SORTED_AT_MOST) > ENDING_SORTED_AT_MOST
+        if many:
+            # The same condition on an expression the planner cannot use an index for,
+            # so it reads the list index in order instead (both engines).
+            column = pw.fn.COALESCE(Certificate.guarantee_period_end, None)
+            return column.between(today, today + ENDING_WITHIN)
+        return ending
     return condition(queue, organisation_id=organisation_id, user_id=user_id, today=today)
 
 

@@ -7,6 +7,8 @@
   page of it from any cursor without sorting the list.
 - index certificate (obligee_id, guarantee_period_end): the work queue's 「30日以内に
   満了」 reads a date range of one obligee's certificates.
+- index obligee_contract (organisation_id, failed_checks): 「契約と不一致」 reads the
+  organisation's failing records only (failed_checks > '').
 
 No stored revision, signature or audit entry is touched; both tables are summaries.
 Never edit this file: change the schema with a new migration.
@@ -25,6 +27,8 @@ INDEXES = [
     '("organisation_id", "certificate_updated_at", "certificate_id")',
     'CREATE INDEX IF NOT EXISTS "certificate_obligee_id_guarantee_period_end" ON "certificate" '
     '("obligee_id", "guarantee_period_end")',
+    'CREATE INDEX IF NOT EXISTS "obligee_contract_organisation_id_failed_checks" '
+    'ON "obligee_contract" ("organisation_id", "failed_checks")',
 ]
 
 
