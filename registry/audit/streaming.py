@@ -24,10 +24,11 @@ _names = itertools.count(1)
 
 
 @contextlib.contextmanager
-def _cursor():
+def _cursor(binary: bool):
     if is_postgresql():
         # A named cursor lives in the transaction; the name only has to be unique in it.
-        cursor = database.connection().cursor(name=f"dsure_stream_{next(_names)}")
+        cursor = database.connection().cursor(name=f"dsure_stream_{next(_names)}",
+                                              binary=binary)
     else:
         cursor = database.cursor()
     try:
@@ -43,9 +44,19 @@ def batches(query, *, size: int | None = None) -> Iterator[list[tuple]]:
     the same snapshot: on SQLite (WAL) a read transaction sees one; on PostgreSQL the
     cursor's statement does. Close the generator (or exhaust it) to end the read.
     """
-    size = size or BATCH
     sql, params = query.sql()
-    with database.atomic(), _cursor() as cursor:
+    return sql_batches(sql, params, size=size)
+
+
+def sql_batches(sql: str, params=(), *, size: int | None = None,
+                binary: bool = False) -> Iterator[list[tuple]]:
+    """``batches`` of a statement written for the engine at hand. ``binary`` asks
+    PostgreSQL for its binary format (bytea as bytes, not hex to decode)."""
+    size = size or BATCH
+    # Inside the caller's transaction as it is: two streams read side by side must not
+    # each open (and close, in whatever order they end) a savepoint of their own.
+    outer = contextlib.nullcontext() if database.in_transaction() else database.atomic()
+    with outer, _cursor(binary) as cursor:
         cursor.execute(sql, params)
         while True:
             rows = cursor.fetchmany(size)

@@ -131,3 +131,58 @@ def test_stopping_early_ends_the_read_transaction(log):
     next(stream)
     stream.close()
     assert not database.in_transaction()
+
+
+# --- the bytes the database writes ------------------------------------------------------
+
+def test_both_engines_quote_every_code_point_as_rfc8785_does(registry_db):
+    """What lets the database write an entry's bytes: its JSON string quoting equals
+    RFC 8785's (json's C encoder, encoding.py) for every character a column can hold."""
+    from json.encoder import encode_basestring
+    from registry.db import is_postgresql
+    text = "".join(chr(c) for c in range(1 if is_postgresql() else 0, 0x110000)
+                   if not 0xD800 <= c <= 0xDFFF)   # PostgreSQL text holds no NUL
+    quote = "SELECT to_json(%s::text)::text" if is_postgresql() else "SELECT json_quote(?)"
+    assert database.execute_sql(quote, (text,)).fetchone()[0] == encode_basestring(text)
+
+
+def test_the_bytes_written_by_the_database_are_the_entries_bytes(log):
+    from registry.audit.chain_walk import _POSTGRESQL_BODIES, _SQLITE_BODIES
+    from registry.audit.encoding import entry_bytes
+    from registry.db import is_postgresql
+    sql = _POSTGRESQL_BODIES if is_postgresql() else _SQLITE_BODIES
+    bodies = [bytes(body) for _, _, _, body in database.execute_sql(sql).fetchall()]
+    assert bodies == [entry_bytes(**{name: getattr(e, name) for name in (
+        "seq", "occurred_at", "kind", "actor", "organisation_code", "contract_number",
+        "details", "prev_hash")}) for e in AuditEvent.select().order_by(AuditEvent.seq)]
+
+
+def test_bytes_the_database_got_wrong_are_built_here_before_a_break_is_named():
+    rows = rows_of([{"actor": f"user:{i}"} for i in range(4)])
+    by_seq = {row[0]: row for row in rows}
+    bodies = [(seq, prev, stored, None if seq == 2 else b"not the bytes" if seq == 3 else
+               b"") for seq, *_, prev, stored in rows]
+    from registry.audit.chain_walk import walk_bodies
+    assert list(walk_bodies([bodies], by_seq.__getitem__)) == []
+    good = [(seq, prev, stored, None) for seq, *_, prev, stored in rows]
+    assert list(walk_bodies([good], by_seq.__getitem__)) == []
+    bent = by_seq[3][:3] + ("user:x",) + by_seq[3][4:]
+    assert list(walk_bodies([good], {**by_seq, 3: bent}.__getitem__)) == [
+        ChainBreak(3, "entry_hash does not match the entry's content")]
+
+
+def test_a_value_stored_as_another_type_is_hashed_here(log):
+    """SQLite: the database writes no bytes for it. PostgreSQL: a retyped column sends the
+    whole walk through the bytes built here. Either way the chain is checked as before."""
+    from registry.audit.integrity import verify_all
+    from registry.db import is_postgresql
+    drop_guards("audit_event")
+    if is_postgresql():
+        database.execute_sql("ALTER TABLE audit_event ALTER COLUMN kind TYPE text")
+        assert list(chain_breaks()) == []
+        database.execute_sql("UPDATE audit_event SET kind = 'other' WHERE seq = 3")
+        assert list(chain_breaks()) == [
+            ChainBreak(3, "entry_hash does not match the entry's content")]
+    else:
+        database.execute_sql("UPDATE audit_event SET kind = X'35' WHERE seq = 3")  # a BLOB
+        assert verify_all()[1][0].startswith("audit trail: a stored value cannot be read")
