@@ -15,7 +15,7 @@ from tests.statements import counted_statements
 N = "10001-000001"
 PAGE_CEILING = 7
 PUT_CEILING = 9
-FAILED_LOOKUP_CEILING = 12
+FAILED_LOOKUP_CEILING = 8
 
 
 @pytest.fixture
