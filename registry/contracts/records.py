@@ -57,9 +57,14 @@ class CheckRun:
         return [c for c in self.checks if not c.ok]
 
 
+# Read on every certificate page: compiled once (registry.prepared).
+_CONTRACT_ROW = Prepared(lambda: ObligeeContract.select().where(
+    ObligeeContract.organisation == Slot("organisation"),
+    ObligeeContract.certificate == Slot("certificate")).limit(1))
+
+
 def contract_row(*, organisation_id: int, certificate_id: int) -> ObligeeContract | None:
-    return ObligeeContract.get_or_none(ObligeeContract.organisation == organisation_id,
-                                       ObligeeContract.certificate == certificate_id)
+    return _CONTRACT_ROW.first(organisation=organisation_id, certificate=certificate_id)
 
 
 def check_run(*, organisation_id: int, certificate: Certificate,
