@@ -55,6 +55,7 @@ class Prepared:
     def __init__(self, build: Callable[[], pw.BaseQuery]):
         self._build = build
         self._compiled: dict[type, tuple] = {}
+        self._row_makers: dict[type, object] = {}
         self._lock = threading.Lock()
 
     def _for_engine(self) -> tuple:
@@ -76,9 +77,22 @@ class Prepared:
     def rows(self, **values) -> list:
         """Every row, as the query would give them (model instances, tuples, dicts)."""
         query, cursor = self.cursor(values)
-        wrapper = query._get_cursor_wrapper(cursor)
-        wrapper.fill_cache()
-        return list(wrapper)
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        return [self._row_maker(query, cursor).process_row(row) for row in rows]
+
+    def _row_maker(self, query, cursor):
+        """peewee's cursor wrapper for this query, set up once per engine: working out
+        which column goes to which model and converter (its ``initialize``) cost as much
+        as making the rows, and depends only on the query, never on the values."""
+        engine = type(database.obj)
+        maker = self._row_makers.get(engine)
+        if maker is None:
+            maker = query._get_cursor_wrapper(cursor)
+            maker.initialize()
+            self._row_makers[engine] = maker
+        return maker
 
     def first(self, **values):
         rows = self.rows(**values)

@@ -88,12 +88,12 @@ def add_to_list(*, organisation_id: int, certificate_id: int, user_id: int | Non
 
 def follow_certificate_update(certificate: Certificate) -> None:
     """Carry the certificate's new updated_at to every list it is on (ingest calls this
-    where it stores a revision), so it moves to the front of those lists."""
-    with write_transaction():
-        (OrganisationCertificate
-         .update(certificate_updated_at=certificate.updated_at)
-         .where(OrganisationCertificate.certificate == certificate.id)
-         .execute())
+    where it stores a revision, inside its write transaction), so it moves to the front of
+    those lists. One UPDATE, no savepoint of its own: it stands or falls with the revision."""
+    (OrganisationCertificate
+     .update(certificate_updated_at=certificate.updated_at)
+     .where(OrganisationCertificate.certificate == certificate.id)
+     .execute())
 
 
 def listed_certificate(*, organisation_id: int, contract_number: str) -> Certificate | None:

@@ -14,8 +14,8 @@ from tests.statements import counted_statements
 
 N = "10001-000001"
 PAGE_CEILING = 7
-PUT_CEILING = 14
-FAILED_LOOKUP_CEILING = 12
+PUT_CEILING = 9
+FAILED_LOOKUP_CEILING = 8
 
 
 @pytest.fixture
