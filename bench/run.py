@@ -1,8 +1,8 @@
 """`make bench`: every figure of issue 11's Targets table, measured and printed against
-its target; the JSON goes to bench/out/ (the previous run's kept for the spread).
+its target; the JSON goes to bench/out/ (earlier runs stay there for the spread).
 
     python -m bench.run [--size 10000 ...] [--engine sqlite|postgresql|both] [--rounds 5]
-                        [--workers 2] [--seconds 1.0] [--world DIR ...] [--reuse]
+                        [--workers 2] [--seconds 1.5] [--world DIR ...] [--reuse]
 
 Per world (engine × size): build it (`dsure-portal init-db`, `demo`, `seed`) or reuse
 one, start the portal and the bare Flask app under gunicorn, then for each endpoint a
@@ -37,7 +37,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, help="client threads (default: 2 per worker)")
-    parser.add_argument("--seconds", type=float, default=1.0, help="length of each phase of a round")
+    parser.add_argument("--seconds", type=float, default=1.5, help="length of each phase of a round")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per endpoint")
     parser.add_argument("--world", type=Path, action="append", default=[],
                         help="a folder of an already seeded world (its world.json says engine and size)")
@@ -110,8 +110,17 @@ def after_run(world: worlds.World, changed: list[str]) -> dict:
 
 
 def previous_run() -> list[dict]:
-    path = OUT / "latest.json"
-    return json.loads(path.read_text()).get("worlds", []) if path.exists() else []
+    """For each engine and size, its world from the newest earlier run that measured it
+    (a run of other sizes in between does not hide it)."""
+    found: dict[tuple, dict] = {}
+    for path in sorted(OUT.glob("bench-*.json"), reverse=True):
+        try:
+            measured = json.loads(path.read_text()).get("worlds", [])
+        except (OSError, ValueError):
+            continue
+        for world in measured:
+            found.setdefault((world["engine"], world["size"]), world)
+    return list(found.values())
 
 
 def main(argv=None) -> int:
@@ -140,8 +149,6 @@ def main(argv=None) -> int:
               "args": {k: (v if not isinstance(v, list) else [str(x) for x in v]) for k, v in vars(args).items()},
               "worlds": measured, "table": [r.as_json() for r in table_rows]}
     OUT.mkdir(parents=True, exist_ok=True)
-    if (OUT / "latest.json").exists():
-        (OUT / "latest.json").replace(OUT / "previous.json")
     text = json.dumps(result, indent=1, ensure_ascii=False, default=str)
     (OUT / "latest.json").write_text(text)
     (OUT / f"bench-{started:%Y%m%dT%H%M%S}.json").write_text(text)

@@ -4,7 +4,7 @@ machine fall on all three alike; ratios are taken per round, then their median."
 from __future__ import annotations
 
 from . import load
-from .endpoints import Endpoint, bare, healthz
+from .endpoints import Endpoint, argon2id, bare, healthz
 from .stats import median_ratio, spread, summary
 
 
@@ -14,6 +14,9 @@ def measure(endpoint: Endpoint, *, portal_port: int, bare_port: int, rounds: int
     phases = {"endpoint": [], "healthz": [], "bare": []}
     plan = [("endpoint", portal_port, endpoint.next_request), ("healthz", portal_port, healthz),
             ("bare", bare_port, bare)]
+    if endpoint.argon2id_bound:
+        phases["argon2id"] = []
+        plan.insert(1, ("argon2id", bare_port, argon2id))
     for r in range(rounds):
         for name, port, make in (plan if r % 2 == 0 else plan[::-1]):
             phases[name].append(load.run(port, make, threads=threads, seconds=seconds))
@@ -27,6 +30,7 @@ def measure(endpoint: Endpoint, *, portal_port: int, bare_port: int, rounds: int
         **{name: dict(_pooled(runs), rps_per_round=rps[name]) for name, runs in phases.items()},
         "ratio_healthz": median_ratio(rps["endpoint"], rps["healthz"]),
         "ratio_bare": median_ratio(rps["endpoint"], rps["bare"]),
+        "ratio_argon2id": median_ratio(rps["endpoint"], rps["argon2id"]) if "argon2id" in rps else None,
         "ratio_healthz_round_spread": spread(per_round),
         "errors": errors, "first_error": first_error,
     }

@@ -46,15 +46,16 @@ def test_spread_and_change():
 # --- the table -------------------------------------------------------------------------
 
 def world(engine="sqlite", size=10_000, *, page=20.0, cert=0.4, put=0.35, lookup_rps=30.0,
-          argon_ms=50.0, audit=1.1, rss=90.0):
-    def ep(ratio=None, rps=None, p50=None):
+          argon_ms=50.0, audit=1.1, rss=90.0, beside_argon2id=None):
+    def ep(ratio=None, rps=None, p50=None, argon2id=None):
         return {"label": "x", "endpoint": {"rps": rps, "p50_ms": p50}, "healthz": {}, "bare": {},
-                "ratio_healthz": ratio, "ratio_bare": None, "errors": 0}
+                "ratio_healthz": ratio, "ratio_bare": None, "ratio_argon2id": argon2id, "errors": 0}
     return {"engine": engine, "size": size, "size_label": size_label(size), "workers": 2,
             "argon2id_ms": argon_ms, "peak_rss_mib": rss, "audit": {"ratio": audit, "entries": 10_500},
             "endpoints": {"list_first": ep(p50=page), "list_last": ep(p50=page * 2),
                           "certificate": ep(cert), "change_put": ep(put),
-                          "staff_lookup": ep(rps=lookup_rps), "api_lookup": ep(rps=lookup_rps)}}
+                          "staff_lookup": ep(rps=lookup_rps, argon2id=beside_argon2id),
+                          "api_lookup": ep(rps=lookup_rps)}}
 
 
 def by_key(table_rows, engine="sqlite", size="10k"):
@@ -70,6 +71,13 @@ def test_every_row_of_the_targets_table_is_there_with_its_verdict():
     assert got["staff_lookup"].measured == 0.75 and got["staff_lookup"].verdict == "FAIL"
     assert got["audit_verify"].verdict == "pass" and "10,500 entries" in got["audit_verify"].note
     assert got["peak_rss"].verdict == "pass"
+
+
+def test_a_lookup_is_set_against_the_bare_argon2id_measured_beside_it_when_there_is_one():
+    got = by_key(rows([world(lookup_rps=30.0, argon_ms=50.0, beside_argon2id=0.9)]))
+    assert got["staff_lookup"].measured == 0.9 and got["staff_lookup"].verdict == "pass"
+    assert "by formula (2 × 1000 / 50.0 ms in-process) 0.75" in got["staff_lookup"].note
+    assert got["api_lookup"].measured == 0.75  # none beside it: the formula
 
 
 def test_with_one_size_the_list_rows_give_the_10k_figures_and_say_1m_was_not_run():
