@@ -298,19 +298,22 @@ def _listed(row) -> ListedCertificate:
 
 
 def capped_count(query: pw.Select, cap: int) -> int:
-    """How many rows ``query`` has, counting no further than ``cap`` + 1. Its ORDER BY is
-    kept (peewee's count() drops it): it is what makes the planner read the list's own
-    index and stop early, instead of walking another table to the end."""
+    """How many rows ``query`` has, counting no further than ``cap`` + 1. Its ORDER BY,
+    if any, is kept (peewee's count() drops it): a caller uses it to make the planner
+    read a given index and stop early."""
     capped = query.limit(cap + 1).alias("capped")
     return pw.Select([capped], [pw.fn.COUNT(pw.SQL("1"))]).scalar(query.model._meta.database)
 
 
-def _count(listing: list, checks: list) -> int:
-    """Exact up to COUNT_CAP, COUNT_CAP + 1 beyond: never a count of the whole list."""
+def _count(listing: list, checks: list, *, in_window: bool = False) -> int:
+    """Exact up to COUNT_CAP, COUNT_CAP + 1 beyond: never a count of the whole list.
+    Within a keyword search's window it reads the list index in order (SQLite otherwise
+    walked ``certificate`` from its oldest row to reach the window); elsewhere the
+    planner picks whatever reaches the cap soonest (a queue's own index, say)."""
     query = (OrganisationCertificate.select(_LISTED_ID)
              .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
-             .where(*listing, *checks).order_by(*_order(True)))
-    return capped_count(query, COUNT_CAP)
+             .where(*listing, *checks))
+    return capped_count(query.order_by(*_order(True)) if in_window else query, COUNT_CAP)
 
 
 def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
@@ -339,7 +342,8 @@ def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
         search_on = keyset.Position(after=window) if descending else keyset.Position(before=window)
     if windowed:
         top = window if position.is_first else _window_end(listing, True)
-        total = _count(listing + ([_beyond(top, older=False, inclusive=True)] if top else []), checks)
+        total = _count(listing + ([_beyond(top, older=False, inclusive=True)] if top else []),
+                       checks, in_window=True)
     else:
         total = _count(listing, checks)
     return ListPage(
