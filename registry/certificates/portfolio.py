@@ -305,25 +305,30 @@ def capped_count(query: pw.Select, cap: int) -> int:
     return pw.Select([capped], [pw.fn.COUNT(pw.SQL("1"))]).scalar(query.model._meta.database)
 
 
-def _count(listing: list, checks: list, *, in_window: bool = False) -> int:
+def _count(listing: list, checks: list, *, ordered: bool) -> int:
     """Exact up to COUNT_CAP, COUNT_CAP + 1 beyond: never a count of the whole list.
-    Within a keyword search's window it reads the list index in order (SQLite otherwise
-    walked ``certificate`` from its oldest row to reach the window); elsewhere the
-    planner picks whatever reaches the cap soonest (a queue's own index, say)."""
+    ``ordered``: read along the list index, so a date range or a keyword's window is a
+    range of it (unordered, PostgreSQL merge-joined from the first certificate and SQLite
+    scanned ``certificate`` up to the range). A work queue's count goes unordered, so
+    the planner can take the queue's own index up to the cap."""
     query = (OrganisationCertificate.select(_LISTED_ID)
              .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
              .where(*listing, *checks))
-    return capped_count(query.order_by(*_order(True)) if in_window else query, COUNT_CAP)
+    return capped_count(query.order_by(*_order(True)) if ordered else query, COUNT_CAP)
 
 
 def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
               position: keyset.Position = keyset.FIRST, page_size: int = PAGE_SIZE,
-              restrict: pw.Expression | None = None) -> ListPage:
+              restrict: pw.Expression | None = None,
+              count_restrict: pw.Expression | None = None) -> ListPage:
     """A page of the organisation's certificates, most recently updated first, with the
     user's seen revision of each. ``restrict``: a further condition on Certificate (the
     work queue's filters, registry.contracts.queue)."""
     listing = _listing_conditions(organisation_id, search)
     checks = _certificate_conditions(organisation_id, search, restrict)
+    # The same condition written so the count can use an index the page must not.
+    counted = checks if count_restrict is None \
+        else _certificate_conditions(organisation_id, search, count_restrict)
     windowed = bool(search.text.strip())
     descending = position.descending
     start = listing + _start(position)
@@ -343,9 +348,9 @@ def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
     if windowed:
         top = window if position.is_first else _window_end(listing, True)
         total = _count(listing + ([_beyond(top, older=False, inclusive=True)] if top else []),
-                       checks, in_window=True)
+                       counted, ordered=True)
     else:
-        total = _count(listing, checks)
+        total = _count(listing, counted, ordered=restrict is None)
     return ListPage(
         items, total, page_size=page_size, counted_in_window=windowed and top is not None,
         next=keyset.Position(after=items[-1].cursor) if items and older_more else None,

@@ -102,32 +102,34 @@ ENDING_SORTED_AT_MOST = 5000
 
 
 def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):
+    """(the queue's condition for the page, the same for its count)."""
     if not queue:
-        return None
+        return None, None
+    plain = condition(queue, organisation_id=organisation_id, user_id=user_id, today=today)
     if queue == "ending":
-        ending = Certificate.guarantee_period_end.between(today, today + ENDING_WITHIN)
         many = portfolio.capped_count(
-            Certificate.select(Certificate.id).where(Certificate.obligee == organisation_id, ending),
+            Certificate.select(Certificate.id).where(Certificate.obligee == organisation_id, plain),
             ENDING_SORTED_AT_MOST) > ENDING_SORTED_AT_MOST
         if many:
-            # The same condition on an expression the planner cannot use an index for,
-            # so it reads the list index in order instead (both engines).
+            # The page: the same condition on an expression no planner takes an index
+            # for, so it walks the list index in order. The count keeps the plain one
+            # and reads the end-date index up to its cap.
             column = pw.fn.COALESCE(Certificate.guarantee_period_end, None)
-            return column.between(today, today + ENDING_WITHIN)
-        return ending
-    return condition(queue, organisation_id=organisation_id, user_id=user_id, today=today)
+            return column.between(today, today + ENDING_WITHIN), plain
+    return plain, plain
 
 
 def list_page(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
               today: dt.date, position: keyset.Position = keyset.FIRST) -> portfolio.ListPage:
     """The organisation's list as searched, within one queue ("" for all)."""
+    restrict, count_restrict = _restrict(queue, organisation_id, user_id, today)
     return portfolio.list_page(organisation_id=organisation_id, user_id=user_id, search=search,
-                               position=position,
-                               restrict=_restrict(queue, organisation_id, user_id, today))
+                               position=position, restrict=restrict,
+                               count_restrict=count_restrict)
 
 
 def every_listed(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
                  today: dt.date):
     """Every row ``list_page`` would show on any page (for the CSV export)."""
     return portfolio.every_listed(organisation_id=organisation_id, user_id=user_id, search=search,
-                                  restrict=_restrict(queue, organisation_id, user_id, today))
+                                  restrict=_restrict(queue, organisation_id, user_id, today)[0])
