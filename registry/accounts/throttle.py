@@ -16,7 +16,7 @@ import datetime as dt
 import peewee as pw
 
 from ..clock import Clock, utcnow
-from ..db import write_transaction
+from ..db import database, write_transaction
 from ..models import BaseModel
 
 
@@ -71,21 +71,51 @@ class Attempt:
 def begin_attempt(kind: str, limits: list[tuple[str, int]], *, window: dt.timedelta,
                   clock: Clock = utcnow) -> Attempt:
     """Check every (subject, limit) and, when none is locked, count the attempt as a
-    failure of each, in one serialised transaction."""
+    failure of each, in one serialised transaction of three statements: forget what left
+    the window, read what is in it for every subject at once, add the failures."""
+    subjects = [subject for subject, _ in limits]
     with write_transaction():
         now = clock()
         # Failures that left the window count for nothing: forget them, so the table
         # holds only what is being guessed now.
-        Failure.delete().where(Failure.kind == kind,
-                               Failure.subject.in_([subject for subject, _ in limits]),
+        Failure.delete().where(Failure.kind == kind, Failure.subject.in_(subjects),
                                Failure.occurred_at <= now - window).execute()
+        recent: dict[str, list[dt.datetime]] = {subject: [] for subject in subjects}
+        # Few rows: a subject gains failures only while none of this attempt's subjects
+        # is locked, so each holds about its limit in the window at most.
+        for subject, occurred_at in (Failure.select(Failure.subject, Failure.occurred_at)
+                                     .where(Failure.kind == kind, Failure.subject.in_(subjects),
+                                            Failure.occurred_at > now - window)
+                                     .tuples()):
+            recent[subject].append(occurred_at)
         locks = {}
         for subject, limit in limits:
-            until = locked_until(kind, subject, limit=limit, window=window, clock=lambda: now)
+            until = _lock_end(recent[subject], limit, window)
             if until is not None:
                 locks[subject] = until
         if locks:
             return Attempt(locks)
-        ids = tuple(Failure.create(kind=kind, subject=subject, occurred_at=now).id
-                    for subject, _ in limits)
+        ids = _add_failures(kind, subjects, now)
     return Attempt({}, ids)
+
+
+def _lock_end(times: list[dt.datetime], limit: int, window: dt.timedelta) -> dt.datetime | None:
+    """What locked_until says of these failure times (all in the window)."""
+    if len(times) < limit:
+        return None
+    return sorted(times, reverse=True)[limit - 1] + window
+
+
+def _add_failures(kind: str, subjects: list[str], now: dt.datetime) -> tuple[int, ...]:
+    """One INSERT of a failure per subject; their ids (RETURNING: PostgreSQL and SQLite
+    3.35+ both have it, though peewee uses it only on PostgreSQL)."""
+    fields = (Failure.kind, Failure.subject, Failure.occurred_at)
+    param = database.param
+    row = "(" + ", ".join([param] * len(fields)) + ")"
+    sql = (f'INSERT INTO "{Failure._meta.table_name}" '
+           f'({", ".join(chr(34) + f.column_name + chr(34) for f in fields)}) '
+           f'VALUES {", ".join([row] * len(subjects))} RETURNING "id"')
+    values = [value for subject in subjects
+              for value in (Failure.kind.db_value(kind), Failure.subject.db_value(subject),
+                            Failure.occurred_at.db_value(now))]
+    return tuple(row_id for row_id, in database.execute_sql(sql, values).fetchall())

@@ -6,6 +6,7 @@ removing or reordering any entry breaks every later link. Appends happen inside
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from typing import Iterator
@@ -15,8 +16,9 @@ import rfc8785
 from .chain_walk import GENESIS, ChainBreak, chain_breaks as _stored_chain_breaks
 from .encoding import entry_bytes
 from ..clock import Clock, isoformat, utcnow
-from ..db import insert_rows, write_transaction
+from ..db import database, insert_rows, write_transaction
 from ..models import AuditEvent
+from ..prepared import Prepared, Slot
 
 # Called as hook(event, previous_head) inside the append's transaction (checkpoints.py).
 _append_hooks: list = []
@@ -38,6 +40,20 @@ def entry_hash(*, seq: int, occurred_at: str, kind: str, actor: str,
     return hashlib.sha256(body).hexdigest()
 
 
+# Every write of the portal appends here: its two statements are compiled once.
+_HEAD = Prepared(lambda: AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(1))
+_APPEND = Prepared(lambda: AuditEvent.insert(
+    {field: Slot(field.name, field) for field in AuditEvent._meta.sorted_fields
+     if field is not AuditEvent._meta.primary_key}))
+
+
+def _appending():
+    """The caller's transaction as it is (it holds the chain's lock: write_transaction),
+    or a write transaction of our own. No savepoint inside the caller's: an append is one
+    read and one INSERT, and if it fails the caller's whole write must fail with it."""
+    return contextlib.nullcontext() if database.in_transaction() else write_transaction()
+
+
 def record(kind: str, *, actor: str, organisation_code: str | None = None,
            contract_number: str | None = None, details: dict | None = None,
            clock: Clock = utcnow) -> AuditEvent:
@@ -45,8 +61,8 @@ def record(kind: str, *, actor: str, organisation_code: str | None = None,
 
     ``details`` must never hold a secret (auth key, token, password, OTP).
     """
-    with write_transaction():
-        head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
+    with _appending():
+        head = _HEAD.first()
         seq = head.seq + 1 if head else 1
         prev = head.entry_hash if head else GENESIS
         fields = dict(
@@ -54,7 +70,9 @@ def record(kind: str, *, actor: str, organisation_code: str | None = None,
             organisation_code=organisation_code, contract_number=contract_number,
             details=rfc8785.dumps(details or {}).decode(), prev_hash=prev,
         )
-        event = AuditEvent.create(entry_hash=entry_hash(**fields), **fields)
+        fields["entry_hash"] = entry_hash(**fields)
+        event = AuditEvent(**fields)
+        event.id = _APPEND.insert(**fields)
         for hook in _append_hooks:
             hook(event, head)
         return event
@@ -78,8 +96,8 @@ def record_many(events: list[Event], *, clock: Clock = utcnow) -> int:
     path (registry.demo.seed); the number appended."""
     if not events:
         return 0
-    with write_transaction():
-        head = AuditEvent.select().order_by(AuditEvent.seq.desc()).first()
+    with _appending():
+        head = _HEAD.first()
         seq = head.seq if head else 0
         prev = head.entry_hash if head else GENESIS
         occurred_at = isoformat(clock())

@@ -21,8 +21,10 @@ from ..errors import (InvalidDocument, NotYourCertificate, ObligeeNotEnrolled, R
                       RetiredSigningKey, RevisionConflict, UnknownSigningKey, InvalidSignature,
                       NotFound)
 from .history import current_revision, supersedes_problem
+from . import portfolio
 from ..models import ApiClient, Certificate, Organisation, Revision, SigningKey
 from ..notifications import events as notifications
+from ..prepared import Prepared, Slot
 from ..safe_text import NOT_ALLOWED, is_safe, shown
 from .signatures import canonical_bytes, decode_signature, sha256_hex, signature_is_valid
 
@@ -105,17 +107,46 @@ def _verify(client: ApiClient, contract_number: str, number: int, body: object) 
         raise InvalidDocument("The request body is not valid.", shape)
     refuse_unsafe_text(body["document"])
 
-    key = SigningKey.get_or_none(SigningKey.key_id == body["key_id"])
-    verified = signed_document(client, key, contract_number, number, body)
-    if not obligee_enrolled(verified.document.obligee.code):
+    key = _SIGNING_KEY.first(key_id=body["key_id"])
+    # Whether the obligee is enrolled is asked in _store, where the stored certificate
+    # can answer it without a query.
+    return signed_document(client, key, contract_number, number, body)
+
+
+def _refuse_unenrolled(doc: Document, cert: Certificate | None) -> None:
+    """The obligee must be enrolled. A stored certificate's obligee was when revision 1
+    arrived, and organisations never change kind: naming it again needs no query."""
+    if cert is not None and doc.obligee.code == cert.obligee.code:
+        return
+    if not obligee_enrolled(doc.obligee.code):
         raise ObligeeNotEnrolled("The obligee is not enrolled on this platform.",
                                  [_field("obligee.code", "is not an enrolled obligee")])
-    return verified
+
+
+# A PUT's reads and writes, compiled once per process (registry.prepared).
+_SIGNING_KEY = Prepared(lambda: SigningKey.select().where(SigningKey.key_id == Slot("key_id"))
+                        .limit(1))
+_ENROLLED = Prepared(lambda: Organisation.select(Organisation.id)
+                     .where(Organisation.code == Slot("code"), Organisation.kind == "obligee")
+                     .limit(1))
+# The stored certificate with its obligee and every revision, in one statement.
+_STORED = Prepared(lambda: Revision.select(Revision, Certificate, Organisation)
+                   .join(Certificate)
+                   .join(Organisation, on=(Certificate.obligee == Organisation.id))
+                   .where(Certificate.contract_number == Slot("number"))
+                   .order_by(Revision.number))
+_NEW_REVISION = Prepared(lambda: Revision.insert(
+    {field: Slot(field.name, field) for field in Revision._meta.sorted_fields
+     if field is not Revision._meta.primary_key}))
+_SUMMARY_COLUMNS = ("latest_revision", "current_revision", "current_kind", "work_name",
+                    "principal_name", "guarantee_amount", "guarantee_period_end", "updated_at")
+_NEW_SUMMARY = Prepared(lambda: Certificate.update(
+    {Certificate._meta.fields[name]: Slot(name, Certificate._meta.fields[name])
+     for name in _SUMMARY_COLUMNS}).where(Certificate.id == Slot("id")))
 
 
 def obligee_enrolled(code: str) -> bool:
-    return Organisation.select().where(Organisation.code == code,
-                                       Organisation.kind == "obligee").exists()
+    return _ENROLLED.scalar(code=code) is not None
 
 
 def signed_document(client: ApiClient, key: SigningKey | None, contract_number: str,
@@ -159,16 +190,17 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
         digest = hasher.digest(auth_key)
 
     with write_transaction():
-        cert = Certificate.get_or_none(Certificate.contract_number == contract_number)
+        cert, revisions = _stored(contract_number)
+        _refuse_unenrolled(v.document, cert)
         if cert is not None and cert.surety_id != client.organisation_id:
             raise NotYourCertificate("This certificate belongs to another surety.")
         if cert is not None:
-            stored = Revision.get_or_none(Revision.certificate == cert, Revision.number == number)
+            stored = next((r for r in revisions if r.number == number), None)
             if stored is not None:
                 if bytes(stored.canonical) == v.canonical and bytes(stored.signature) == v.signature:
                     return Accepted(cert, stored, created=False)
                 raise RevisionConflict(f"Revision {number} is already stored with different content.")
-            _check_continues(cert, number, v.document)
+            _check_continues(cert, revisions, number, v.document)
         elif number != 1:
             raise RevisionConflict(f"Revision {number} cannot come before revision 1.")
         else:
@@ -176,11 +208,9 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
             cert = _create_certificate(client, v.document, digest, clock)
         arrived_at = clock()
         amount_before = cert.guarantee_amount
-        revision = Revision.create(
-            certificate=cert, number=number, kind=v.document.kind,
-            supersedes=v.document.supersedes, canonical=v.canonical, signature=v.signature,
-            signing_key=v.signing_key, arrived_at=arrived_at)
-        current = _refresh_summary(cert, clock)
+        revision = _new_revision(cert, number, v, arrived_at)
+        current = _refresh_summary(cert, [*revisions, revision], clock)
+        portfolio.follow_certificate_update(cert)
         recheck_certificate(cert, current)
         record("revision.accepted", actor=_actor(client), organisation_code=client.organisation.code,
                contract_number=contract_number,
@@ -189,6 +219,28 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
         notifications.revision_added(certificate=cert, revision=revision,
                                      amount_before=amount_before, clock=clock)
     return Accepted(cert, revision, created=True, auth_key=auth_key if number == 1 else None)
+
+
+def _stored(contract_number: str) -> tuple[Certificate | None, list[Revision]]:
+    """The certificate (None when there is none yet) and its revisions, oldest first. A
+    stored certificate always has revision 1: both are written in one transaction."""
+    revisions = _STORED.rows(number=contract_number)
+    if not revisions:
+        return None, []
+    cert = revisions[0].certificate
+    for revision in revisions:
+        revision.certificate = cert  # one instance for all, as a join per row would not give
+    return cert, revisions
+
+
+def _new_revision(cert: Certificate, number: int, v: _Verified, arrived_at) -> Revision:
+    revision = Revision(certificate=cert, number=number, kind=v.document.kind,
+                        supersedes=v.document.supersedes, canonical=v.canonical,
+                        signature=v.signature, signing_key=v.signing_key, arrived_at=arrived_at)
+    revision.id = _NEW_REVISION.insert(**{name: getattr(revision, name) for name in (
+        "certificate", "number", "kind", "supersedes", "canonical", "signature", "signing_key",
+        "arrived_at")})
+    return revision
 
 
 def acceptance_details(v: _Verified, arrived_at: dt.datetime, digest: str | None) -> dict:
@@ -203,7 +255,8 @@ def acceptance_details(v: _Verified, arrived_at: dt.datetime, digest: str | None
     return details
 
 
-def _check_continues(cert: Certificate, number: int, doc: Document) -> None:
+def _check_continues(cert: Certificate, revisions: list[Revision], number: int,
+                     doc: Document) -> None:
     if number != cert.latest_revision + 1:
         raise RevisionConflict(
             f"Revision {number} is not the next one; the next is {cert.latest_revision + 1}.")
@@ -212,7 +265,7 @@ def _check_continues(cert: Certificate, number: int, doc: Document) -> None:
         errors.append(_field("product", "cannot change between revisions"))
     if doc.obligee.code != cert.obligee.code:
         errors.append(_field("obligee.code", "cannot change between revisions"))
-    problem = supersedes_problem(doc.kind, doc.supersedes, list(cert.revisions))
+    problem = supersedes_problem(doc.kind, doc.supersedes, revisions)
     if problem:
         errors.append(_field("supersedes", problem))
     if errors:
@@ -230,16 +283,15 @@ def _create_certificate(client: ApiClient, doc: Document, digest: str, clock) ->
         guarantee_amount=doc.guarantee_amount, created_at=now, updated_at=now)
 
 
-def _refresh_summary(cert: Certificate, clock) -> dict:
-    """Mirror the current visible revision into the certificate's searchable columns;
-    return its document."""
-    revisions = list(Revision.select().where(Revision.certificate == cert))
+def _refresh_summary(cert: Certificate, revisions: list[Revision], clock) -> dict:
+    """Mirror the current visible revision of ``revisions`` (all of them, the new one
+    included) into the certificate's searchable columns; return its document."""
     current = current_revision(revisions)
     doc = json.loads(bytes(current.canonical))
     for column, value in summary_columns(revisions, current, doc).items():
         setattr(cert, column, value)
     cert.updated_at = clock()
-    cert.save()
+    _NEW_SUMMARY.execute(id=cert.id, **{name: getattr(cert, name) for name in _SUMMARY_COLUMNS})
     return doc
 
 

@@ -22,9 +22,16 @@ from ..clock import Clock, utcnow
 from ..db import write_transaction
 from ..models import Certificate, Organisation
 from .normalise import normalise_contract_number
+from ..prepared import Prepared, Slot
 from ..accounts.throttle import begin_attempt
 
 FAILURE_KIND = "lookup"
+
+
+# Every lookup reads it: compiled once (registry.prepared).
+_BY_NUMBER = Prepared(lambda: Certificate.select(Certificate, Organisation)
+                      .join(Organisation, on=(Certificate.obligee == Organisation.id))
+                      .where(Certificate.contract_number == Slot("number")).limit(1))
 
 
 def _locate(number: str | None, auth_key: str, obligee_code: str,
@@ -32,9 +39,7 @@ def _locate(number: str | None, auth_key: str, obligee_code: str,
     """(certificate, "found") or (None, why not). Always one argon2id verification."""
     cert = None
     if number is not None:
-        cert = (Certificate.select(Certificate, Organisation)
-                .join(Organisation, on=(Certificate.obligee == Organisation.id))
-                .where(Certificate.contract_number == number).first())
+        cert = _BY_NUMBER.first(number=number)
     key_matches = hasher.matches(cert.auth_key_digest if cert else None, auth_key)
     if number is None:
         return None, "malformed_number"

@@ -22,6 +22,7 @@ from ..errors import NotFound
 from ..accounts.users import User
 from ..models import ApiClient, Certificate, Revision
 from .models import ObligeeContract
+from ..prepared import Prepared, Slot
 from .rules import Check, run_checks
 from .terms import FIELDS, ContractTerms
 
@@ -56,9 +57,14 @@ class CheckRun:
         return [c for c in self.checks if not c.ok]
 
 
+# Read on every certificate page: compiled once (registry.prepared).
+_CONTRACT_ROW = Prepared(lambda: ObligeeContract.select().where(
+    ObligeeContract.organisation == Slot("organisation"),
+    ObligeeContract.certificate == Slot("certificate")).limit(1))
+
+
 def contract_row(*, organisation_id: int, certificate_id: int) -> ObligeeContract | None:
-    return ObligeeContract.get_or_none(ObligeeContract.organisation == organisation_id,
-                                       ObligeeContract.certificate == certificate_id)
+    return _CONTRACT_ROW.first(organisation=organisation_id, certificate=certificate_id)
 
 
 def check_run(*, organisation_id: int, certificate: Certificate,
@@ -114,10 +120,15 @@ def record_contract(*, organisation_id: int, organisation_code: str, contract_nu
     return Recorded(cert, CheckRun(terms, checks, now, actor), True)
 
 
+# Read on every accepted revision: compiled once (registry.prepared).
+_RECORDS_OF = Prepared(lambda: ObligeeContract.select()
+                       .where(ObligeeContract.certificate == Slot("certificate")))
+
+
 def recheck_certificate(certificate: Certificate, document: dict) -> None:
     """A new current revision: rewrite the check summary of every record of it. Called
     by ingest inside the transaction that stores the revision."""
-    for row in ObligeeContract.select().where(ObligeeContract.certificate == certificate.id):
+    for row in _RECORDS_OF.rows(certificate=certificate.id):
         failed = failed_ids(run_checks(document, terms_of(row)))
         (ObligeeContract.update(checked_revision=certificate.current_revision, failed_checks=failed)
          .where(ObligeeContract.id == row.id).execute())

@@ -10,8 +10,15 @@ from ..models import Certificate, Revision
 from ..certificates.portfolio import OrganisationCertificate
 from .models import WebhookEndpoint
 from .outbox import enqueue
+from ..prepared import Prepared, Slot
 
 REVISION_ADDED = "certificate.revision_added"
+
+
+# Asked on every accepted revision: compiled once (registry.prepared).
+_LISTED = Prepared(lambda: OrganisationCertificate.select(OrganisationCertificate.id).where(
+    OrganisationCertificate.organisation == Slot("organisation"),
+    OrganisationCertificate.certificate == Slot("certificate")).limit(1))
 
 
 def revision_added(*, certificate: Certificate, revision: Revision, amount_before: int,
@@ -19,10 +26,7 @@ def revision_added(*, certificate: Certificate, revision: Revision, amount_befor
     """Queue one email per opted-in active staff member and one POST per webhook of the
     obligee, when the certificate is on the obligee's list. Returns how many."""
     obligee_id = certificate.obligee_id
-    listed = OrganisationCertificate.select().where(
-        OrganisationCertificate.organisation == obligee_id,
-        OrganisationCertificate.certificate == certificate.id).exists()
-    if not listed:
+    if _LISTED.scalar(organisation=obligee_id, certificate=certificate.id) is None:
         return 0
     event = {
         "contract_number": certificate.contract_number, "revision": revision.number,

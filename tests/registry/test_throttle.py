@@ -35,3 +35,26 @@ def test_failures_that_left_the_window_are_forgotten(registry_db):
     # a@b.jp's old failure is gone; another subject's is left for its own next attempt
     assert sorted(f.subject for f in Failure.select()) == ["email:a@b.jp", "email:other@b.jp"]
     assert Failure.select().where(Failure.occurred_at < clock() - WINDOW).count() == 1
+
+
+def test_an_attempt_costs_three_statements_whatever_the_subjects(registry_db):
+    """Forget the old, read the window for every subject at once, add the failures."""
+    from tests.statements import counted_statements
+    subjects = [("user:1", 10), ("contract:10001-000001", 10), ("ip:192.0.2.1", 100)]
+    begin_attempt("lookup", subjects, window=WINDOW)
+    with counted_statements() as seen:
+        attempt = begin_attempt("lookup", subjects, window=WINDOW)
+    assert len(seen) <= 3, seen.listing()
+    assert len(attempt.failure_ids) == 3 and Failure.select().count() == 6
+    attempt.withdraw()
+    assert Failure.select().count() == 3
+
+
+def test_each_subject_locks_at_its_own_limit_in_one_read(registry_db):
+    clock = FixedClock()
+    start = clock()
+    for _ in range(2):
+        begin_attempt("lookup", [("user:1", 2), ("ip:x", 5)], window=WINDOW, clock=clock)
+        clock.advance(seconds=60)
+    locked = begin_attempt("lookup", [("user:1", 2), ("ip:x", 5)], window=WINDOW, clock=clock)
+    assert locked.locks == {"user:1": start + WINDOW}  # the oldest of its two leaves then
