@@ -24,11 +24,10 @@ _names = itertools.count(1)
 
 
 @contextlib.contextmanager
-def _cursor(binary: bool):
+def _cursor():
     if is_postgresql():
         # A named cursor lives in the transaction; the name only has to be unique in it.
-        cursor = database.connection().cursor(name=f"dsure_stream_{next(_names)}",
-                                              binary=binary)
+        cursor = database.connection().cursor(name=f"dsure_stream_{next(_names)}")
     else:
         cursor = database.cursor()
     try:
@@ -44,19 +43,12 @@ def batches(query, *, size: int | None = None) -> Iterator[list[tuple]]:
     the same snapshot: on SQLite (WAL) a read transaction sees one; on PostgreSQL the
     cursor's statement does. Close the generator (or exhaust it) to end the read.
     """
-    sql, params = query.sql()
-    return sql_batches(sql, params, size=size)
-
-
-def sql_batches(sql: str, params=(), *, size: int | None = None,
-                binary: bool = False) -> Iterator[list[tuple]]:
-    """``batches`` of a statement written for the engine at hand. ``binary`` asks
-    PostgreSQL for its binary format (bytea as bytes, not hex to decode)."""
     size = size or BATCH
+    sql, params = query.sql()
     # Inside the caller's transaction as it is: two streams read side by side must not
     # each open (and close, in whatever order they end) a savepoint of their own.
     outer = contextlib.nullcontext() if database.in_transaction() else database.atomic()
-    with outer, _cursor(binary) as cursor:
+    with outer, _cursor() as cursor:
         cursor.execute(sql, params)
         while True:
             rows = cursor.fetchmany(size)

@@ -234,6 +234,29 @@ def test_the_chain_state_shows_the_latest_verification(app, client, runner, sign
     assert "改ざんなし" in page and "未検証" not in page
 
 
+
+def test_audit_verify_reads_in_batches_and_names_what_changed_across_them(app, runner, world,
+                                                                          monkeypatch):
+    """Streamed two rows at a time, `audit verify` still walks every entry and every
+    certificate, and names a tampered entry and a tampered revision."""
+    from registry.audit import streaming
+    from registry.models import Certificate, Revision
+    from tests.tampering import change_revision
+    monkeypatch.setattr(streaming, "BATCH", 2)
+    with app.app_context():
+        count = AuditEvent.select().count()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and f"OK {count} entries" in ok.output
+    with app.app_context():
+        rev = Revision.select().join(Certificate).where(Certificate.contract_number == B_CERT).get()
+        change_revision(rev.id, kind="change")
+        from tests.registry.test_audit import drop_guards
+        drop_guards("audit_event")
+        AuditEvent.update(actor="someone-else").where(AuditEvent.seq == 3).execute()
+    failed = runner.invoke(args=["audit", "verify"])
+    assert failed.exit_code == 1 and "FAILED: audit entry 3: entry_hash does not match" in failed.output
+    assert f"revision {B_CERT}/1: stored kind 'change' differs" in failed.output
+
 # --- a certificate's whole history -----------------------------------------------------
 
 def test_the_full_history_shows_hidden_revisions_and_why(app, client, make_user, sign_in, world,
