@@ -13,8 +13,14 @@ from tests.portal.conftest import csrf_token_from
 from tests.statements import counted_statements
 
 N = "10001-000001"
+# The session user, the listed certificate with its revisions, the seen-revision upsert,
+# the audit head and append, the contract record, the menu counts (views/desk.py).
 PAGE_CEILING = 7
+# The client, the signing key, the certificate with its obligee and revisions, the new
+# revision, the summary, the contract records, the audit head and append, the listing.
 PUT_CEILING = 9
+# The session user, the throttle's three, the certificate, the audit head and append,
+# the menu counts.
 FAILED_LOOKUP_CEILING = 8
 
 
@@ -59,3 +65,16 @@ def test_a_failed_lookup_runs_few_statements(app, staff_client, post_vectors):
                                                 "auth_key": "WRNGKEYX2345"})
     assert response.status_code == 200
     assert len(seen) <= FAILED_LOOKUP_CEILING, seen.listing()
+
+
+def test_a_page_seen_before_still_catches_bytes_changed_on_disk(app, opened):
+    """The page remembers what it verified (verification.RememberedChecks); a byte
+    changed since then is another digest, verified again, and shown as a failure."""
+    from registry.models import Revision
+    from tests.tampering import change_revision_bytes
+    assert "署名は有効です" in opened.get(f"/certificates/{N}").get_data(as_text=True)
+    with app.app_context():
+        current = Revision.select().order_by(Revision.number.desc()).first()
+        change_revision_bytes(current.id, bytes(current.canonical).replace(b"2026", b"2027", 1))
+    html = opened.get(f"/certificates/{N}").get_data(as_text=True)
+    assert "署名を確認できません" in html and "署名は有効です" not in html
