@@ -85,7 +85,7 @@ def build(workdir: Path, certificates: int):
                     "arrived_at": r.arrived_at} for n in chunk for r in template]).execute()
                 OrganisationCertificate.insert_many([{
                     "organisation": kakuda.id, "certificate": ids[n], "added_at": now,
-                    "added_by": user.id} for n in chunk]).execute()
+                    "certificate_updated_at": now, "added_by": user.id} for n in chunk]).execute()
                 ObligeeContract.insert_many([{
                     "organisation": kakuda.id, "certificate": ids[n],
                     # one in ten disagrees on the amount, so some checks fail

@@ -35,6 +35,8 @@ def defaults(instance_path: str) -> dict:
         # stops a single source guessing across many accounts. Behind a load balancer set
         # TRUSTED_PROXIES so the address is the client's, not the balancer's.
         "LOOKUP_ADDRESS_FAILURE_LIMIT": 100,
+        # Coarse lookups per signed-in user (Flask-Limiter syntax); a benchmark raises it.
+        "LOOKUP_RATE_LIMIT": "60 per minute",
         "TRUSTED_PROXIES": 0,
         "LOGIN_FAILURE_LIMIT": 5,
         "LOGIN_FAILURE_WINDOW_MINUTES": 15,

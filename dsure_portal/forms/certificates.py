@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional, StopValidation
 
 from registry.certificates.auth_keys import LENGTH, key_format_problem
 from registry.certificates.normalise import normalise_auth_key, normalise_contract_number
@@ -77,17 +77,6 @@ DATE_FIELD_CHOICES = [SelectChoice("updated", "最終更新日(最新版の電�
                       SelectChoice("issued", "初回の電子保証発行日")]
 
 
-class PageField(IntegerField):
-    """A page number. More digits than any list has pages is no page number: WTForms'
-    NumberRange would turn a 400-digit one into a float and fail."""
-
-    def process_formdata(self, valuelist):
-        if valuelist and len(valuelist[0].strip()) > 9:
-            self.data = None
-            raise ValueError("ページ番号が正しくありません。")
-        super().process_formdata(valuelist)
-
-
 class SearchForm(FlaskForm):
     """A GET form (bookmarkable, no CSRF): ``SearchForm(formdata=request.args)``."""
 
@@ -104,7 +93,6 @@ class SearchForm(FlaskForm):
                              validators=[Optional()])
     date_from = DateField("開始日", validators=[Optional()])
     date_to = DateField("終了日", validators=[Optional()])
-    page = PageField("ページ", default=1, validators=[Optional(), NumberRange(min=1, max=100_000)])
 
     def value(self, name: str, fallback=None):
         """A field's value when it is valid, else ``fallback`` (bad input is ignored). A

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from registry.certificates import portfolio
+from registry.certificates import keyset, portfolio
 from registry.accounts.users import STAFF_ROLES
 from registry.certificates.history import KIND_LABELS, STATUS_LABELS
 from registry.errors import UnreadableNotice
@@ -138,7 +138,8 @@ def _lookup_by_notice():
 
 @bp.route("/lookup", methods=["GET", "POST"])
 @accepts_body(LOOKUP_BODY_LIMIT)
-@limiter.limit("60 per minute", key_func=_user_key, methods=["POST"])  # coarse; the real limit is in the registry
+@limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"], key_func=_user_key,
+               methods=["POST"])  # coarse; the real limit is in the registry
 def lookup():
     if request.method == "POST" and ("notice_text" in request.form or "notice" in request.files):
         return _lookup_by_notice()
@@ -316,23 +317,34 @@ def _search_of(form: SearchForm) -> portfolio.Search:
         date_field=form.value("date_field", "updated"),
         date_from=form.value("date_from"),
         date_to=form.value("date_to"),
-        page=form.value("page", 1),
     )
 
 
-def _page_url(args: dict, page: int) -> str:
-    kept = {k: v for k, v in args.items() if v not in ("", None) and k != "page"}
-    if page > 1:
-        kept["page"] = page
-    return url_for(".index", **kept)
+def _page_url(args: dict, position: keyset.Position | None) -> str | None:
+    """The list at ``position`` with the same filters (None: no such page)."""
+    if position is None:
+        return None
+    if position.after is not None:
+        return url_for(".index", **args, after=position.after.token)
+    if position.before is not None:
+        return url_for(".index", **args, before=position.before.token)
+    return url_for(".index", **args, last=1) if position.last else url_for(".index", **args)
+
+
+def _list_position() -> tuple[keyset.Position, bool]:
+    """Where the page starts (after=, before=, last=1) and whether a cursor was bad."""
+    return keyset.position(after=request.args.get("after", "")[:64],
+                           before=request.args.get("before", "")[:64],
+                           last=request.args.get("last") == "1")
 
 
 @bp.get("/certificates")
 def index():
     form, search, queue, args = list_search()
+    position, bad_cursor = _list_position()
     page = work_queue.list_page(organisation_id=current_user.organisation.id,
                                 user_id=current_user.id, search=search, queue=queue,
-                                today=jst_date(utcnow()))
+                                today=jst_date(utcnow()), position=position)
     failed = failed_checks_of(organisation_id=current_user.organisation.id,
                               certificate_ids=[item.certificate.id for item in page.items])
     rows = [{
@@ -351,6 +363,9 @@ def index():
     filtered = any(v for v in args.values())
     return render("certificates/index.html", block="results", form=form, page=page, rows=rows,
                   filtered=filtered, queue=queue, queue_label=work_queue.LABELS.get(queue),
-                  export_url=url_for("desk.export", **args),
-                  prev_url=_page_url(args, page.page - 1) if page.page > 1 else None,
-                  next_url=_page_url(args, page.page + 1) if page.page < page.pages else None)
+                  export_url=url_for("desk.export", **args), bad_cursor=bad_cursor,
+                  window=portfolio.SEARCH_WINDOW, count_cap=portfolio.COUNT_CAP,
+                  first_url=_page_url(args, keyset.FIRST) if page.prev else None,
+                  last_url=_page_url(args, keyset.Position(last=True)) if page.next else None,
+                  prev_url=_page_url(args, page.prev), next_url=_page_url(args, page.next),
+                  search_on_url=_page_url(args, page.search_on))

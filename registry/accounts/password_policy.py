@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from zxcvbn import zxcvbn
 
 from ..errors import InvalidInput
 
@@ -104,6 +103,10 @@ def check_password_strength(password: str, *, email: str | None = None,
     # Line breaks read as spaces: zxcvbn's date matcher ends its patterns with "$", which
     # also matches before a final newline, and then fails on the newline itself.
     estimated = unicodedata.normalize("NFKC", password)[:_ESTIMATED_LENGTH]
+    # Imported on first use: its frequency lists cost every worker ~12 MiB, and passwords
+    # are set far more rarely than pages are served (issue 11: worker RSS).
+    from zxcvbn import zxcvbn
+
     estimate = zxcvbn(estimated.replace("\r", " ").replace("\n", " "), user_inputs=hints)
     if estimate["score"] < MIN_SCORE:
         raise WeakPassword(f"推測されやすいパスワードです({_why_guessable(estimate['sequence'])})。"

@@ -13,13 +13,12 @@ from typing import Iterator
 
 import rfc8785
 
+from .chain_walk import GENESIS, ChainBreak, chain_breaks as _stored_chain_breaks
 from .encoding import entry_bytes
 from ..clock import Clock, isoformat, utcnow
 from ..db import database, insert_rows, write_transaction
 from ..models import AuditEvent
 from ..prepared import Prepared, Slot
-
-GENESIS = "0" * 64
 
 # Called as hook(event, previous_head) inside the append's transaction (checkpoints.py).
 _append_hooks: list = []
@@ -119,36 +118,11 @@ def record_many(events: list[Event], *, clock: Clock = utcnow) -> int:
         return len(rows)
 
 
-@dataclasses.dataclass(frozen=True)
-class ChainBreak:
-    seq: int
-    problem: str
-
-
 def chain_breaks() -> Iterator[ChainBreak]:
-    """Walk the chain in order; yield the first break found (then stop)."""
-    expected_prev, expected_seq = GENESIS, 1
-    query = (AuditEvent.select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.kind,
-                               AuditEvent.actor, AuditEvent.organisation_code,
-                               AuditEvent.contract_number, AuditEvent.details,
-                               AuditEvent.prev_hash, AuditEvent.entry_hash)
-             .order_by(AuditEvent.seq).tuples())
-    with database.atomic():  # one snapshot, so concurrent appends do not confuse us
-        for row in query.iterator():
-            seq, occurred_at, kind, actor, org, contract, details, prev, stored = row
-            if seq != expected_seq:
-                yield ChainBreak(expected_seq, f"entry {expected_seq} is missing (next is {seq})")
-                return
-            if prev != expected_prev:
-                yield ChainBreak(seq, "prev_hash does not match the previous entry")
-                return
-            recomputed = entry_hash(seq=seq, occurred_at=occurred_at, kind=kind, actor=actor,
-                                    organisation_code=org, contract_number=contract,
-                                    details=details, prev_hash=prev)
-            if recomputed != stored:
-                yield ChainBreak(seq, "entry_hash does not match the entry's content")
-                return
-            expected_prev, expected_seq = stored, seq + 1
+    """Walk the chain in order; yield the first break found (then stop). The rows are
+    streamed in one read transaction, so concurrent appends do not confuse the walk
+    (chain_walk.py)."""
+    return _stored_chain_breaks()
 
 
 def first_event(*, kind: str, contract_number: str) -> AuditEvent | None:

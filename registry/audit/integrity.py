@@ -18,15 +18,12 @@ from typing import Callable, Iterable, Iterator
 
 import rfc8785
 
+from . import stored_rows
 from .chain import chain_breaks
 from ..db import database, is_postgresql
 from ..certificates.history import current_revision
-from ..models import AuditEvent, Certificate, Organisation, Revision, SigningKey
-from ..certificates.signatures import check_stored, sha256_hex
-
-# What the trail says of each certificate: per revision, its acceptance event's details;
-# and the digest of the auth key hash last issued (at revision 1 or a reissue).
-_RECORDED_KINDS = ("revision.accepted", "auth_key.reissued")
+from ..models import AuditEvent
+from ..certificates.signatures import read_stored, sha256_hex
 
 
 # What a value that cannot be what its column says raises on the way out (SQLite keeps
@@ -41,35 +38,38 @@ def _why(exc: Exception) -> str:
 
 @dataclasses.dataclass
 class _Recorded:
-    acceptances: dict[tuple[str, int], tuple[int, dict]]   # (number, n) -> (seq, details)
-    auth_keys: dict[str, tuple[int, str]]                    # number -> (seq, sha256)
+    """What the trail says of one certificate: per revision, its acceptance event's
+    details; and the digest of the auth key hash last issued (at revision 1 or a reissue)."""
+    acceptances: dict[int, tuple[int, dict]]   # n -> (seq, details)
+    auth_key: tuple[int, str] | None           # (seq, sha256)
     problems: list[str]
 
 
-def _recorded() -> _Recorded:
-    recorded = _Recorded({}, {}, [])
-    rows = (AuditEvent.select(AuditEvent.seq, AuditEvent.kind, AuditEvent.contract_number,
-                              AuditEvent.details)
-            .where(AuditEvent.kind.in_(_RECORDED_KINDS)).order_by(AuditEvent.seq).tuples())
-    for seq, kind, number, details in rows.iterator():
+def _read_events(events) -> _Recorded:
+    recorded = _Recorded({}, None, [])
+    for seq, kind, _, details in events:
         try:
             details = json.loads(details)
             if kind == "revision.accepted":
-                recorded.acceptances[(number, int(details["revision"]))] = (seq, details)
+                recorded.acceptances[int(details["revision"])] = (seq, details)
             key_digest = details.get("auth_key_digest_sha256")
         except (ValueError, KeyError, TypeError, AttributeError):
             recorded.problems.append(f"audit entry {seq}: {kind} details cannot be read")
             continue
         if key_digest:
-            recorded.auth_keys[number] = (seq, key_digest)
+            recorded.auth_key = (seq, key_digest)
     return recorded
 
 
-def _bytes_problem(canonical: bytes, signature: bytes, public_key: bytes,
-                   accepted: tuple[int, dict] | None) -> str | None:
-    problem = check_stored(public_key, canonical, signature).problem
-    if problem:
-        return problem
+def _recorded() -> Iterator[tuple[object, _Recorded]]:
+    """(contract number, what the trail recorded of it), in stored_rows' order. Lazy:
+    read in the snapshot of whoever iterates it."""
+    for number, events in itertools.groupby(stored_rows.recorded_events(),
+                                            key=lambda event: event[2]):
+        yield number, _read_events(events)
+
+
+def _acceptance_problem(canonical: bytes, accepted: tuple[int, dict] | None) -> str | None:
     if accepted is None:
         return "no acceptance event in the audit trail"
     if accepted[1].get("canonical_sha256") != sha256_hex(canonical):
@@ -100,11 +100,13 @@ def _row_problems(row, document: dict, accepted: dict) -> Iterator[str]:
 
 def _revision_problems(row, accepted: tuple[int, dict] | None) -> Iterator[str]:
     canonical = bytes(row.canonical)
-    problem = _bytes_problem(canonical, bytes(row.signature), bytes(row.public_key), accepted)
+    # The bytes are parsed once: for the canonical check and for the columns beside them.
+    stored, document = read_stored(bytes(row.public_key), canonical, bytes(row.signature))
+    problem = stored.problem or _acceptance_problem(canonical, accepted)
     if problem:
         yield problem
     else:
-        yield from _row_problems(row, json.loads(canonical), accepted[1])
+        yield from _row_problems(row, document, accepted[1])
 
 
 def _certificate_problems(contract_number: str, rows: list, recorded: _Recorded) -> Iterator[str]:
@@ -115,46 +117,38 @@ def _certificate_problems(contract_number: str, rows: list, recorded: _Recorded)
         yield f"{label}: latest revision {cert.latest_revision} but {max(numbers)} are stored"
     if cert.current_revision != current_revision(rows).number:
         yield f"{label}: current revision {cert.current_revision} is not the newest visible one"
-    issued = recorded.auth_keys.get(contract_number)
+    issued = recorded.auth_key
     if issued is not None and issued[1] != sha256_hex(cert.auth_key_digest.encode()):
         yield f"{label}: auth key digest differs from the one issued in audit entry {issued[0]}"
 
 
-def _stored_revisions():
-    return (Revision.select(Revision.number, Revision.kind, Revision.supersedes,
-                            Revision.canonical, Revision.signature, Revision.arrived_at,
-                            Certificate.contract_number, Certificate.product,
-                            Certificate.latest_revision, Certificate.current_revision,
-                            Certificate.auth_key_digest, Organisation.code.alias("obligee_code"),
-                            SigningKey.public_key, SigningKey.key_id)
-            .join_from(Revision, Certificate)
-            .join_from(Certificate, Organisation, on=(Certificate.obligee == Organisation.id))
-            .join_from(Revision, SigningKey)
-            .order_by(Certificate.contract_number, Revision.number).objects())
-
-
-def revision_problems() -> Iterator[str]:
-    """Every stored revision or certificate that no longer agrees with what was signed
-    and recorded, and every accepted revision that is no longer stored."""
-    recorded = _recorded()
+def _one_certificate(contract_number, rows: list, recorded: _Recorded) -> Iterator[str]:
     yield from recorded.problems
     unseen = dict(recorded.acceptances)
-    for contract_number, group in itertools.groupby(_stored_revisions().iterator(),
-                                                    key=lambda r: r.contract_number):
-        rows = list(group)
-        for row in rows:
-            label = f"revision {contract_number}/{row.number}"
-            accepted = unseen.pop((contract_number, row.number), None)
-            try:
-                yield from (f"{label}: {p}" for p in _revision_problems(row, accepted))
-            except UNREADABLE as exc:
-                yield f"{label}: a stored value cannot be read ({_why(exc)})"
+    for row in rows:
+        label = f"revision {contract_number}/{row.number}"
+        accepted = unseen.pop(row.number, None)
+        try:
+            yield from (f"{label}: {p}" for p in _revision_problems(row, accepted))
+        except UNREADABLE as exc:
+            yield f"{label}: a stored value cannot be read ({_why(exc)})"
+    if rows:
         try:
             yield from _certificate_problems(contract_number, rows, recorded)
         except UNREADABLE as exc:
             yield f"certificate {contract_number}: a stored value cannot be read ({_why(exc)})"
-    for (contract_number, number), (seq, _) in sorted(unseen.items()):
+    for number, (seq, _) in sorted(unseen.items()):
         yield f"revision {contract_number}/{number}: accepted in audit entry {seq} but not stored"
+
+
+def revision_problems() -> Iterator[str]:
+    """Every stored revision or certificate that no longer agrees with what was signed
+    and recorded, and every accepted revision that is no longer stored: a certificate
+    at a time, the stored rows and the trail's events read side by side (stored_rows)."""
+    with _snapshot():
+        for number, rows, recorded in stored_rows.merged(stored_rows.stored_revisions(),
+                                                         _recorded()):
+            yield from _one_certificate(number, rows, recorded or _Recorded({}, None, []))
 
 
 def _snapshot():

@@ -83,7 +83,8 @@ def store_certificates(*, client: ApiClient, obligee: Organisation,
         insert_rows(Revision, revisions)
         if listed:
             insert_rows(OrganisationCertificate, [
-                {"organisation": obligee.id, "certificate": ids[n], "added_at": now}
+                {"organisation": obligee.id, "certificate": ids[n], "added_at": now,
+                 "certificate_updated_at": now}
                 for n in numbers])
         record_many(events, clock=lambda: now)
     return len(revisions)

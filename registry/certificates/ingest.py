@@ -21,6 +21,7 @@ from ..errors import (InvalidDocument, NotYourCertificate, ObligeeNotEnrolled, R
                       RetiredSigningKey, RevisionConflict, UnknownSigningKey, InvalidSignature,
                       NotFound)
 from .history import current_revision, supersedes_problem
+from . import portfolio
 from ..models import ApiClient, Certificate, Organisation, Revision, SigningKey
 from ..notifications import events as notifications
 from ..prepared import Prepared, Slot
@@ -209,6 +210,7 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
         amount_before = cert.guarantee_amount
         revision = _new_revision(cert, number, v, arrived_at)
         current = _refresh_summary(cert, [*revisions, revision], clock)
+        portfolio.follow_certificate_update(cert)
         recheck_certificate(cert, current)
         record("revision.accepted", actor=_actor(client), organisation_code=client.organisation.code,
                contract_number=contract_number,

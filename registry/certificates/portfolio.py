@@ -18,11 +18,18 @@ from ..audit.chain import record
 from ..clock import Clock, utcnow
 from ..db import write_transaction
 from ..models import ApiClient, BaseModel, Certificate, Organisation
+from . import keyset
 from .normalise import normalise_contract_number
 from ..prepared import Prepared, Slot
 from ..wareki import jst_day_start_utc
 
 PAGE_SIZE = 25
+# Above this many the list says 「1,000件以上」: counting a million rows on every page was
+# the biggest part of a page at 1M (issue 11).
+COUNT_CAP = 1000
+# A substring search cannot use an index; it reads at most this many listed
+# certificates for a page, and the page says where it stopped.
+SEARCH_WINDOW = 10_000
 
 
 class OrganisationCertificate(BaseModel):
@@ -34,9 +41,14 @@ class OrganisationCertificate(BaseModel):
     added_at = pw.DateTimeField()
     added_by = pw.ForeignKeyField(User, backref="+", null=True)
     added_by_client = pw.ForeignKeyField(ApiClient, backref="+", null=True)
+    # The certificate's updated_at, copied here so the list is read in order from one
+    # index (organisation, certificate_updated_at, certificate) without a sort or a join
+    # to find the order (migration 10; kept fresh by follow_certificate_update).
+    certificate_updated_at = pw.DateTimeField()
 
     class Meta:
-        indexes = ((("organisation", "certificate"), True),)
+        indexes = ((("organisation", "certificate"), True),
+                   (("organisation", "certificate_updated_at", "certificate"), False))
 
 
 class CertificateView(BaseModel):
@@ -65,10 +77,23 @@ def add_to_list(*, organisation_id: int, certificate_id: int, user_id: int | Non
                 OrganisationCertificate.organisation == organisation_id,
                 OrganisationCertificate.certificate == certificate_id).exists():
             return False
+        updated_at = (Certificate.select(Certificate.updated_at)
+                      .where(Certificate.id == certificate_id).scalar())
         OrganisationCertificate.create(organisation=organisation_id, certificate=certificate_id,
                                        added_at=clock(), added_by=user_id,
-                                       added_by_client=client_id)
+                                       added_by_client=client_id,
+                                       certificate_updated_at=updated_at)
         return True
+
+
+def follow_certificate_update(certificate: Certificate) -> None:
+    """Carry the certificate's new updated_at to every list it is on (ingest calls this
+    where it stores a revision, inside its write transaction), so it moves to the front of
+    those lists. One UPDATE, no savepoint of its own: it stands or falls with the revision."""
+    (OrganisationCertificate
+     .update(certificate_updated_at=certificate.updated_at)
+     .where(OrganisationCertificate.certificate == certificate.id)
+     .execute())
 
 
 def listed_certificate(*, organisation_id: int, contract_number: str) -> Certificate | None:
@@ -130,7 +155,6 @@ class Search:
     date_field: str = "updated"    # "updated" (newest revision) or "issued" (revision 1)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    page: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +162,7 @@ class ListedCertificate:
     certificate: Certificate
     added_at: dt.datetime
     seen_revision: int | None
+    cursor: keyset.Cursor | None = None
 
     @property
     def unseen(self) -> str | None:
@@ -152,22 +177,22 @@ class ListedCertificate:
 
 @dataclasses.dataclass(frozen=True)
 class ListPage:
+    """One page of the list. ``total`` is exact up to COUNT_CAP and COUNT_CAP + 1 above
+    it; a text search counts within its window from the newest (``counted_in_window``).
+    ``next``/``prev``: where the older/newer page starts, None at either end.
+    ``search_on``: a text search that read its whole window: where to search on."""
+
     items: list[ListedCertificate]
     total: int
-    page: int
-    page_size: int
+    next: keyset.Position | None = None
+    prev: keyset.Position | None = None
+    counted_in_window: bool = False
+    search_on: keyset.Position | None = None
+    page_size: int = PAGE_SIZE
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def first_index(self) -> int:
-        return 0 if not self.total else (self.page - 1) * self.page_size + 1
-
-    @property
-    def last_index(self) -> int:
-        return min(self.total, self.page * self.page_size)
+    def over_cap(self) -> bool:
+        return self.total > COUNT_CAP
 
 
 def _text_condition(text: str):
@@ -187,59 +212,151 @@ def _text_condition(text: str):
     return condition
 
 
-def _conditions(organisation_id: int, search: Search, restrict) -> list:
-    conditions = [OrganisationCertificate.organisation == organisation_id,
-                  Certificate.obligee == organisation_id]
+_LISTED_AT = OrganisationCertificate.certificate_updated_at
+_LISTED_ID = OrganisationCertificate.certificate
+
+
+def _listing_conditions(organisation_id: int, search: Search) -> list:
+    """What the list index (organisation, certificate_updated_at, certificate) answers."""
+    conditions = [OrganisationCertificate.organisation == organisation_id]
+    # The calendar's first and last days have no UTC moment to start or end on; as a
+    # bound they leave nothing out anyway.
+    if search.date_from and search.date_from > dt.date.min:
+        # updated_at >= created_at, so an issue date bounds the update date too.
+        conditions.append(_LISTED_AT >= jst_day_start_utc(search.date_from))
+    if search.date_to and search.date_to < dt.date.max and search.date_field != "issued":
+        conditions.append(_LISTED_AT < jst_day_start_utc(search.date_to + dt.timedelta(days=1)))
+    return conditions
+
+
+def _certificate_conditions(organisation_id: int, search: Search, restrict) -> list:
+    """What is checked on each certificate the index leads to."""
+    conditions = [Certificate.obligee == organisation_id]
     if restrict is not None:
         conditions.append(restrict)
     if search.text.strip():
         conditions.append(_text_condition(unicodedata.normalize("NFKC", search.text).strip()))
     if search.product:
         conditions.append(Certificate.product == search.product)
-    column = Certificate.created_at if search.date_field == "issued" else Certificate.updated_at
-    # The calendar's first and last days have no UTC moment to start or end on; as a
-    # bound they leave nothing out anyway.
-    if search.date_from and search.date_from > dt.date.min:
-        conditions.append(column >= jst_day_start_utc(search.date_from))
-    if search.date_to and search.date_to < dt.date.max:
-        conditions.append(column < jst_day_start_utc(search.date_to + dt.timedelta(days=1)))
+    if search.date_field == "issued":
+        if search.date_from and search.date_from > dt.date.min:
+            conditions.append(Certificate.created_at >= jst_day_start_utc(search.date_from))
+        if search.date_to and search.date_to < dt.date.max:
+            conditions.append(Certificate.created_at
+                              < jst_day_start_utc(search.date_to + dt.timedelta(days=1)))
     return conditions
 
 
-def _rows(conditions: list, user_id: int):
+def _beyond(cursor: keyset.Cursor, *, older: bool, inclusive: bool = False):
+    """Rows past ``cursor`` in the list order. The first term bounds the index range;
+    the second only sorts out rows that share the cursor's timestamp."""
+    if older:
+        tie = _LISTED_ID <= cursor.certificate_id if inclusive else _LISTED_ID < cursor.certificate_id
+        return (_LISTED_AT <= cursor.updated_at) & ((_LISTED_AT < cursor.updated_at) | tie)
+    tie = _LISTED_ID >= cursor.certificate_id if inclusive else _LISTED_ID > cursor.certificate_id
+    return (_LISTED_AT >= cursor.updated_at) & ((_LISTED_AT > cursor.updated_at) | tie)
+
+
+def _order(descending: bool) -> list:
+    if descending:
+        return [_LISTED_AT.desc(), _LISTED_ID.desc()]
+    return [_LISTED_AT.asc(), _LISTED_ID.asc()]
+
+
+def _start(position: keyset.Position) -> list:
+    if position.after is not None:
+        return [_beyond(position.after, older=True)]
+    if position.before is not None:
+        return [_beyond(position.before, older=False)]
+    return []
+
+
+def _window_end(listing: list, descending: bool) -> keyset.Cursor | None:
+    """The SEARCH_WINDOW-th listing row from the start (index only), None when no row
+    is left after it: a substring search reads at most that many certificates a page."""
+    rows = list(OrganisationCertificate.select(_LISTED_AT, _LISTED_ID).where(*listing)
+                .order_by(*_order(descending)).offset(SEARCH_WINDOW - 1).limit(2).tuples())
+    return keyset.Cursor(_as_datetime(rows[0][0]), rows[0][1]) if len(rows) == 2 else None
+
+
+def _rows(listing: list, checks: list, user_id: int, descending: bool = True):
     view = CertificateView.alias()
     return (Certificate
-            .select(Certificate, OrganisationCertificate.added_at, view.seen_revision)
+            .select(Certificate, OrganisationCertificate.added_at,
+                    _LISTED_AT.alias("listed_updated_at"), view.seen_revision)
             .join(OrganisationCertificate,
                   on=(OrganisationCertificate.certificate == Certificate.id))
             .join_from(Certificate, view, pw.JOIN.LEFT_OUTER,
                        on=((view.certificate == Certificate.id) & (view.user == user_id)))
-            .where(*conditions)
-            .order_by(Certificate.updated_at.desc(), Certificate.id.desc()))
+            .where(*listing, *checks)
+            .order_by(*_order(descending)))
+
+
+def _listed(row) -> ListedCertificate:
+    return ListedCertificate(row, row.added_at, row.seen_revision,
+                             keyset.Cursor(_as_datetime(row.listed_updated_at), row.id))
+
+
+def capped_count(query: pw.Select, cap: int) -> int:
+    """How many rows ``query`` has, counting no further than ``cap`` + 1. Its ORDER BY is
+    kept (peewee's count() drops it): it is what makes the planner read the list's own
+    index and stop early, instead of walking another table to the end."""
+    capped = query.limit(cap + 1).alias("capped")
+    return pw.Select([capped], [pw.fn.COUNT(pw.SQL("1"))]).scalar(query.model._meta.database)
+
+
+def _count(listing: list, checks: list) -> int:
+    """Exact up to COUNT_CAP, COUNT_CAP + 1 beyond: never a count of the whole list."""
+    query = (OrganisationCertificate.select(_LISTED_ID)
+             .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
+             .where(*listing, *checks).order_by(*_order(True)))
+    return capped_count(query, COUNT_CAP)
 
 
 def list_page(*, organisation_id: int, user_id: int, search: Search = Search(),
-              page_size: int = PAGE_SIZE, restrict: pw.Expression | None = None) -> ListPage:
-    """The organisation's certificates, most recently updated first, with the user's
-    seen revision of each. ``restrict``: a further condition on Certificate (the work
-    queue's filters, registry.contracts.queue)."""
-    conditions = _conditions(organisation_id, search, restrict)
-    base = (OrganisationCertificate.select()
-            .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
-            .where(*conditions))
-    total = base.count()
-    page = max(1, min(search.page, max(1, -(-total // page_size))))
-    rows = _rows(conditions, user_id).paginate(page, page_size).objects()
-    items = [ListedCertificate(row, row.added_at, row.seen_revision) for row in rows]
-    return ListPage(items, total, page, page_size)
+              position: keyset.Position = keyset.FIRST, page_size: int = PAGE_SIZE,
+              restrict: pw.Expression | None = None) -> ListPage:
+    """A page of the organisation's certificates, most recently updated first, with the
+    user's seen revision of each. ``restrict``: a further condition on Certificate (the
+    work queue's filters, registry.contracts.queue)."""
+    listing = _listing_conditions(organisation_id, search)
+    checks = _certificate_conditions(organisation_id, search, restrict)
+    windowed = bool(search.text.strip())
+    descending = position.descending
+    start = listing + _start(position)
+    window = _window_end(start, descending) if windowed else None
+    # Rows up to the window's end, from where the page starts.
+    bound = [_beyond(window, older=not descending, inclusive=True)] if window else []
+    rows = list(_rows(start + bound, checks, user_id, descending).limit(page_size + 1).objects())
+    more = len(rows) > page_size
+    items = [_listed(row) for row in rows[:page_size]]
+    if not descending:
+        items.reverse()
+    older_more, newer_more = (more, position.after is not None) if descending \
+        else (position.before is not None, more)
+    search_on = None
+    if window is not None and not more:
+        search_on = keyset.Position(after=window) if descending else keyset.Position(before=window)
+    if windowed:
+        top = window if position.is_first else _window_end(listing, True)
+        total = _count(listing + ([_beyond(top, older=False, inclusive=True)] if top else []), checks)
+    else:
+        total = _count(listing, checks)
+    return ListPage(
+        items, total, page_size=page_size, counted_in_window=windowed and top is not None,
+        next=keyset.Position(after=items[-1].cursor) if items and older_more else None,
+        prev=keyset.Position(before=items[0].cursor) if items and newer_more else None,
+        search_on=search_on)
 
 
 def every_listed(*, organisation_id: int, user_id: int, search: Search = Search(),
                  restrict: pw.Expression | None = None) -> Iterator[ListedCertificate]:
-    """Every certificate ``list_page`` would show on any page, in its order, streamed."""
-    rows = _rows(_conditions(organisation_id, search, restrict), user_id).objects()
+    """Every certificate ``list_page`` would show on any page, in its order, streamed
+    (the CSV export: no window, no cap)."""
+    rows = _rows(_listing_conditions(organisation_id, search),
+                 _certificate_conditions(organisation_id, search, restrict), user_id).objects()
     for row in rows.iterator():
-        yield ListedCertificate(row, row.added_at, row.seen_revision)
+        yield _listed(row)
 
 
 def _changed_at():

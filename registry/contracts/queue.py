@@ -1,7 +1,7 @@
 """The clerk's work queue (DESIGN §10): what on the organisation's list needs a look.
 
 Three queues, each a condition on ``Certificate`` that the list page applies as a filter
-(``portfolio.list_page(restrict=…)``) and that the staff menu counts:
+(``portfolio.list_page(restrict=…)``) and that the staff menu counts (up to 「99+」):
 
 - ``unseen``: a revision the user has not had in front of them (never opened, or a newer
   revision arrived since), as the list marks 未読 / 新しい版あり;
@@ -15,7 +15,7 @@ import datetime as dt
 
 import peewee as pw
 
-from ..certificates import portfolio
+from ..certificates import keyset, portfolio
 from ..models import Certificate
 from ..certificates.portfolio import CertificateView, OrganisationCertificate
 from .models import ObligeeContract
@@ -28,20 +28,25 @@ ENDING_WITHIN = dt.timedelta(days=30)
 
 def condition(queue: str, *, organisation_id: int, user_id: int, today: dt.date) -> pw.Expression:
     if queue == "unseen":
-        seen = Certificate.alias()
-        up_to_date = (CertificateView.select(CertificateView.certificate)
-                      .join(seen, on=(CertificateView.certificate == seen.id))
-                      .where(CertificateView.user == user_id,
-                             CertificateView.seen_revision >= seen.latest_revision))
-        return Certificate.id.not_in(up_to_date)
+        # Correlated, so each listed row is one probe of the (user, certificate) index and
+        # a capped count stops early; NOT IN read every view the user ever had first.
+        return ~pw.fn.EXISTS(CertificateView.select(pw.SQL("1")).where(
+            CertificateView.user == user_id, CertificateView.certificate == Certificate.id,
+            CertificateView.seen_revision >= Certificate.latest_revision))
     if queue == "failed":
+        # "> ''" rather than "!= ''": the same rows, and a range the index
+        # (organisation_id, failed_checks) of migration 10 can read.
         return Certificate.id.in_(
             ObligeeContract.select(ObligeeContract.certificate)
             .where(ObligeeContract.organisation == organisation_id,
-                   ObligeeContract.failed_checks != ""))
+                   ObligeeContract.failed_checks > ""))
     if queue == "ending":
         return Certificate.guarantee_period_end.between(today, today + ENDING_WITHIN)
     raise ValueError(f"queue must be one of {QUEUES}")
+
+
+# The menu says 「99+」 from here on: each count stops there instead of reading the list.
+MENU_CAP = 99
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,33 +56,73 @@ class WorkQueue:
     ending: int
 
     def items(self) -> list[tuple[str, str, int]]:
-        """(queue, label, count) in menu order."""
+        """(queue, label, count) in menu order; a count is at most MENU_CAP + 1."""
         return [(q, LABELS[q], getattr(self, q)) for q in QUEUES]
 
 
+def _listed(query: pw.Select, organisation_id: int) -> pw.Select:
+    return query.where(OrganisationCertificate.organisation == organisation_id,
+                       Certificate.obligee == organisation_id)
+
+
+def _capped(query: pw.Select) -> int:
+    return portfolio.capped_count(query, MENU_CAP)
+
+
 def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
-    """All three in one pass over the list (the menu shows them on every staff page)."""
-    sums = [pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(condition(
-                queue, organisation_id=organisation_id, user_id=user_id, today=today), 1)], 0)), 0)
-            for queue in QUEUES]
-    row = (OrganisationCertificate.select(*sums)
-           .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id))
-           .where(OrganisationCertificate.organisation == organisation_id,
-                  Certificate.obligee == organisation_id)
-           .tuples().get())
-    return WorkQueue(*(int(n) for n in row))
+    """The menu's three counts (on every staff page), each read from its own index and
+    stopped at MENU_CAP + 1: failed from the organisation's contract records, ending from
+    the obligee's guarantee end dates, unseen along the list order."""
+    listing = (OrganisationCertificate.select(OrganisationCertificate.certificate)
+               .join(Certificate, on=(OrganisationCertificate.certificate == Certificate.id)))
+    unseen = _listed(listing.order_by(OrganisationCertificate.certificate_updated_at.desc()),
+                     organisation_id).where(condition("unseen", organisation_id=organisation_id,
+                                                      user_id=user_id, today=today))
+    failed = _listed(
+        ObligeeContract.select(ObligeeContract.certificate)
+        .join(Certificate, on=(ObligeeContract.certificate == Certificate.id))
+        .join(OrganisationCertificate,
+              on=((OrganisationCertificate.certificate == Certificate.id)
+                  & (OrganisationCertificate.organisation == ObligeeContract.organisation)))
+        .where(ObligeeContract.organisation == organisation_id,
+               ObligeeContract.failed_checks > ""), organisation_id)
+    ending = _listed(
+        Certificate.select(Certificate.id)
+        .join(OrganisationCertificate,
+              on=(OrganisationCertificate.certificate == Certificate.id))
+        .where(condition("ending", organisation_id=organisation_id, user_id=user_id,
+                         today=today)), organisation_id)
+    return WorkQueue(_capped(unseen), _capped(failed), _capped(ending))
+
+
+# Up to this many guarantees ending soon, the list reads them from the end-date index
+# and sorts them; beyond, they are dense enough that walking the list order finds a
+# page of them sooner than sorting them all would.
+ENDING_SORTED_AT_MOST = 5000
 
 
 def _restrict(queue: str, organisation_id: int, user_id: int, today: dt.date):
     if not queue:
         return None
+    if queue == "ending":
+        ending = Certificate.guarantee_period_end.between(today, today + ENDING_WITHIN)
+        many = portfolio.capped_count(
+            Certificate.select(Certificate.id).where(Certificate.obligee == organisation_id, ending),
+            ENDING_SORTED_AT_MOST) > ENDING_SORTED_AT_MOST
+        if many:
+            # The same condition on an expression the planner cannot use an index for,
+            # so it reads the list index in order instead (both engines).
+            column = pw.fn.COALESCE(Certificate.guarantee_period_end, None)
+            return column.between(today, today + ENDING_WITHIN)
+        return ending
     return condition(queue, organisation_id=organisation_id, user_id=user_id, today=today)
 
 
 def list_page(*, organisation_id: int, user_id: int, search: portfolio.Search, queue: str,
-              today: dt.date) -> portfolio.ListPage:
+              today: dt.date, position: keyset.Position = keyset.FIRST) -> portfolio.ListPage:
     """The organisation's list as searched, within one queue ("" for all)."""
     return portfolio.list_page(organisation_id=organisation_id, user_id=user_id, search=search,
+                               position=position,
                                restrict=_restrict(queue, organisation_id, user_id, today))
 
 

@@ -15,7 +15,7 @@ import dataclasses
 import os
 
 import segno
-from fpdf import FPDF
+
 
 DEFAULT_FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 FONT_PACKAGE = "fonts-ipaexfont-gothic"
@@ -67,6 +67,10 @@ class _Page:
         problem = font_problem(font_path)
         if problem:
             raise NoticeFontMissing(problem)
+        # fpdf2 is imported here, not at the top: it costs every worker ~19 MiB, and most
+        # workers never draw a notice (issue 11: worker RSS).
+        from fpdf import FPDF
+
         self.pdf = FPDF(format="A4", unit="mm")
         self.pdf.set_auto_page_break(False)
         self.pdf.set_margins(self.LEFT, 20, 210 - self.RIGHT)

@@ -19,8 +19,6 @@ import io
 import re
 import unicodedata
 
-import pypdf
-from pypdf.errors import LimitReachedError
 
 from ..certificates.auth_keys import ALPHABET, LENGTH
 from ..errors import UnreadableNotice
@@ -62,6 +60,11 @@ def pdf_text(data: bytes) -> str:
         raise UnreadableNotice("too_large")
     if b"%PDF-" not in data[:1024]:  # the header may follow a little junk (PDF 32000 Annex H)
         raise UnreadableNotice("not_pdf")
+    # pypdf is imported here, not at the top: it costs every worker ~17 MiB, and most
+    # workers never read a notice (issue 11: worker RSS).
+    import pypdf
+    from pypdf.errors import LimitReachedError
+
     try:
         with pypdf.apply_configuration(**_PDF_LIMITS):
             text = _extract(pypdf.PdfReader(io.BytesIO(data), strict=False))
@@ -76,7 +79,7 @@ def pdf_text(data: bytes) -> str:
     return text
 
 
-def _extract(reader: pypdf.PdfReader) -> str:
+def _extract(reader) -> str:
     if reader.is_encrypted and not _opens_without_password(reader):
         raise UnreadableNotice("encrypted")
     if len(reader.pages) > MAX_PAGES:
@@ -114,7 +117,7 @@ def _content_bytes(page, depth: int = 0) -> int:
     return total
 
 
-def _opens_without_password(reader: pypdf.PdfReader) -> bool:
+def _opens_without_password(reader) -> bool:
     """Many business PDFs carry only an owner password (no editing): they open as is."""
     try:
         return bool(reader.decrypt(""))

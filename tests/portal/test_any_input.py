@@ -53,7 +53,7 @@ PAGES = {
     "certificates.compare_revisions": ("staff", {"GET": ["a", "b"]}),
     "certificates.print_view": ("staff", {"GET": ["revision"]}),
     "certificates.index": ("staff", {"GET": ["q", "product", "queue", "date_field", "date_from",
-                                             "date_to", "page"]}),
+                                             "date_to", "after", "before", "last"]}),
     "desk.export": ("staff", {"GET": ["q", "product", "queue", "date_field", "date_from",
                                       "date_to"]}),
     "desk.import_contracts": ("staff", {"GET": [], "POST": []}),

@@ -39,7 +39,7 @@ def test_an_empty_list_says_how_to_fill_it(staff_client):
 def test_the_list_holds_what_the_organisation_looked_up_newest_first(two_looked_up, staff_client):
     html = two_looked_up.get("/certificates").get_data(as_text=True)
     assert listed_numbers(html) == ["10001-000002", "10001-000001"]
-    assert "2件中 1〜2件目" in html
+    assert "全2件" in html
     assert "20,000,000円" in html and "前払金保証" in html and "契約保証" in html
     assert "令和8年4月4日" in html  # 最終更新 as a Japanese day
     # A colleague sees the same list; another organisation sees none of it.
@@ -81,7 +81,16 @@ def test_active_search_swaps_only_the_results(two_looked_up):
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_the_list_is_paged_by_25_and_keeps_the_search(app, staff_client, post_document):
+def _link(html, rel):
+    found = re.search(rf'<a href="([^"]+)" hx-get="([^"]+)" hx-target="#results"[^>]*rel="{rel}"', html)
+    if not found:
+        return None
+    assert found.group(1) == found.group(2)  # the same page with or without htmx
+    return found.group(1).replace("&amp;", "&")
+
+
+@pytest.fixture
+def twenty_seven(app, staff_client, post_document):
     client = staff_client()
     with app.app_context():
         user_id, org_id = client.user.id, client.user.organisation.id
@@ -90,14 +99,76 @@ def test_the_list_is_paged_by_25_and_keeps_the_search(app, staff_client, post_do
     with app.app_context():
         for cert in Certificate.select():
             portfolio.add_to_list(organisation_id=org_id, certificate_id=cert.id, user_id=user_id)
+    return client
+
+
+def test_the_list_is_paged_by_25_and_keeps_the_search(twenty_seven):
+    client = twenty_seven
     first = client.get("/certificates?q=舗装").get_data(as_text=True)
     assert len(listed_numbers(first)) == 25 and listed_numbers(first)[0] == "40001-000026"
-    assert "27件中 1〜25件目" in first and "1 / 2ページ" in first
-    next_link = re.search(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#results"[^>]*rel="next"', first)
-    assert next_link and "page=2" in next_link.group(1) and "q=" in next_link.group(1)
-    second = client.get(next_link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "27件" in first and "次の25件" in first
+    assert _link(first, "prev") is None and _link(first, "first") is None
+    next_url = _link(first, "next")
+    assert "after=" in next_url and "q=" in next_url
+    second = client.get(next_url).get_data(as_text=True)
     assert listed_numbers(second) == ["40001-000001", "40001-000000"]
-    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert _link(second, "next") is None and _link(second, "last") is None
+    assert "q=" in _link(second, "first") and "after=" not in _link(second, "first")
+    back = client.get(_link(second, "prev")).get_data(as_text=True)
+    assert listed_numbers(back) == listed_numbers(first)
+    last = client.get(_link(first, "last")).get_data(as_text=True)
+    assert listed_numbers(last) == [f"40001-{i:06d}" for i in range(24, -1, -1)]
+    assert "last=1" in _link(first, "last") and _link(last, "next") is None
+    assert listed_numbers(client.get(_link(last, "prev")).get_data(as_text=True)) \
+        == ["40001-000026", "40001-000025"]
+
+
+def test_a_page_link_swaps_only_the_results_for_htmx(twenty_seven):
+    first = twenty_seven.get("/certificates").get_data(as_text=True)
+    body = twenty_seven.get(_link(first, "next"), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in body and listed_numbers(body) == ["40001-000001", "40001-000000"]
+    assert 'rel="prev"' in body and 'rel="first"' in body
+
+
+@pytest.mark.parametrize("query", ["after=nonsense", "before=2026", "after=20261399999999999999-1",
+                                   "after=" + "9" * 300, "before=00000000000000000000-1",
+                                   "after=20260401010203000456-" + "9" * 30, "page=99999999999"])
+def test_a_bad_cursor_is_the_first_page_never_an_error(twenty_seven, query):
+    response = twenty_seven.get(f"/certificates?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert listed_numbers(html)[0] == "40001-000026" and len(listed_numbers(html)) == 25
+    if not query.startswith("page="):
+        assert "ページの位置が読み取れなかった" in html
+
+
+def test_counts_above_the_cap_are_not_exact(twenty_seven, monkeypatch):
+    monkeypatch.setattr(portfolio, "COUNT_CAP", 20)
+    html = twenty_seven.get("/certificates").get_data(as_text=True)
+    assert "20件以上" in html and "27件" not in html
+
+
+def test_the_menu_counts_stop_at_99(twenty_seven, monkeypatch):
+    from registry.contracts import queue
+    html = twenty_seven.get("/certificates").get_data(as_text=True)
+    assert re.search(r'data-queue="unseen">27<', html)
+    monkeypatch.setattr(queue, "MENU_CAP", 9)  # 10 and more: shown as 99+ in the real menu
+    html = twenty_seven.get("/certificates").get_data(as_text=True)
+    assert re.search(r'data-queue="unseen">10<', html)
+
+
+def test_a_search_past_its_window_says_so_and_goes_on(twenty_seven, monkeypatch):
+    monkeypatch.setattr(portfolio, "SEARCH_WINDOW", 10)
+    html = twenty_seven.get("/certificates?q=40001-00000").get_data(as_text=True)
+    assert listed_numbers(html) == [] and "10件までを調べます" in html
+    on = _link(html, "next")
+    assert "after=" in on and "q=40001-00000" in on
+    seen = []
+    while on:
+        html = twenty_seven.get(on).get_data(as_text=True)
+        seen += listed_numbers(html)
+        on = _link(html, "next")
+    assert seen == [f"40001-{i:06d}" for i in range(9, -1, -1)]
 
 
 def test_unseen_revisions_are_marked(two_looked_up, staff_client, post_vectors):

@@ -168,3 +168,18 @@ def test_an_empty_field_is_not_an_attempt(app, staff_client):
 def test_a_lookup_without_the_csrf_token_is_refused(staff_client):
     response = staff_client().post("/lookup", data={"contract_number": "10001-000001", "auth_key": "x"})
     assert response.status_code == 400
+
+
+def test_the_coarse_lookup_rate_follows_the_configuration(app, staff_client, post_vectors):
+    # The benchmark raises it (DSURE_LOOKUP_RATE_LIMIT) to measure lookups, not the limiter.
+    app.config.update(LOOKUP_RATE_LIMIT="2 per minute")
+    key = post_vectors("01-advance-new")
+    client = staff_client()
+    statuses = [look_up(client, "10001-000001", key).status_code for _ in range(3)]
+    assert statuses == [303, 303, 429]
+
+
+def test_the_coarse_lookup_rate_is_read_from_the_environment(monkeypatch, app_config):
+    from dsure_portal import create_app
+    monkeypatch.setenv("DSURE_LOOKUP_RATE_LIMIT", "100000 per minute")
+    assert create_app(dict(app_config)).config["LOOKUP_RATE_LIMIT"] == "100000 per minute"

@@ -194,6 +194,24 @@ def test_the_queue_counts_unseen_failed_and_ending_and_filters_the_list_alike(wo
     del clock
 
 
+@pytest.mark.parametrize("sorted_at_most", [5000, 0])
+def test_the_ending_queue_lists_the_same_read_either_way(world, hasher, kakuda, monkeypatch,
+                                                         sorted_at_most):
+    """Few ending soon: read from the end-date index and sorted; many: the list order
+    walked. The page is the same."""
+    monkeypatch.setattr(queue, "ENDING_SORTED_AT_MOST", sorted_at_most)
+    for i, end in enumerate(["2026-12-25", "2027-03-31", "2026-12-02"], start=1):
+        doc = make_document(contract_number=f"30001-00002{i}",
+                            guarantee_period={"start": "2026-04-01", "end": end})
+        cert = post(world, hasher, doc).certificate
+        portfolio.add_to_list(organisation_id=kakuda.organisation_id, certificate_id=cert.id,
+                              user_id=kakuda.id)
+    page = queue.list_page(organisation_id=kakuda.organisation_id, user_id=kakuda.id,
+                           search=portfolio.Search(), queue="ending", today=dt.date(2026, 12, 1))
+    assert [item.certificate.contract_number for item in page.items] == ["30001-000023", "30001-000021"]
+    assert page.total == 2
+
+
 def test_a_newer_revision_makes_a_read_certificate_unseen_again(world, hasher, listed, kakuda):
     portfolio.record_view(user_id=kakuda.id, actor="t", organisation_code=KAKUDA,
                           certificate=listed, view="page", revisions=[1])

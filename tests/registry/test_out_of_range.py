@@ -10,6 +10,7 @@ from registry.audit import queries as q
 from registry.audit.chain import record
 from registry.models import AuditEvent
 from registry.accounts.organisations import add_organisation
+from registry.certificates import keyset
 from registry.certificates.portfolio import Search, list_page
 
 
@@ -56,7 +57,9 @@ def test_the_text_of_an_early_year_sorts_before_later_ones():
 def test_the_list_answers_for_dates_at_the_calendars_ends(registry_db, date_from, date_to):
     obligee = add_organisation(kind="obligee", code="042081", name="角田市")
     for field in ("updated", "issued"):
-        page = list_page(organisation_id=obligee.id, user_id=1,
-                         search=Search(date_field=field, date_from=date_from, date_to=date_to,
-                                       page=10**30))
-        assert (page.total, page.page) == (0, 1)
+        for position in (keyset.FIRST, keyset.Position(last=True),
+                         keyset.Position(after=keyset.Cursor(dt.datetime.max, 2**62)),
+                         keyset.Position(before=keyset.Cursor(dt.datetime.min, 0))):
+            page = list_page(organisation_id=obligee.id, user_id=1, position=position,
+                             search=Search(date_field=field, date_from=date_from, date_to=date_to))
+            assert (page.total, page.items, page.next, page.prev) == (0, [], None, None)

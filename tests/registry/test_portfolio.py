@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from registry.certificates import ingest, portfolio
+from registry.certificates import ingest, keyset, portfolio
 from registry.accounts.users import add_user
 from registry.models import AuditEvent, Certificate, Revision
 from registry.certificates.verification import history_of, verify_revision
@@ -102,20 +102,25 @@ def many(world, hasher):
     return user
 
 
-def numbers(user, **search):
+def numbers(user, position=keyset.FIRST, **search):
     page = portfolio.list_page(organisation_id=user.organisation.id, user_id=user.id,
-                               search=portfolio.Search(**search))
+                               search=portfolio.Search(**search), position=position)
     return [item.certificate.contract_number for item in page.items], page
 
 
 def test_the_list_is_newest_first_and_paged_by_25(many):
     first, page = numbers(many)
-    assert page.total == 30 and page.pages == 2 and len(first) == 25
+    assert page.total == 30 and len(first) == 25 and page.prev is None
     assert first[0] == "40001-000029" and first[-1] == "40001-000005"
-    second, page2 = numbers(many, page=2)
+    second, page2 = numbers(many, page.next)
     assert second == [f"40001-{i:06d}" for i in range(4, -1, -1)]
-    assert (page2.first_index, page2.last_index) == (26, 30)
-    assert numbers(many, page=99)[1].page == 2  # past the end: the last page
+    assert page2.next is None and page2.prev.before == page2.items[0].cursor
+    back, page1 = numbers(many, page2.prev)
+    assert back == first and page1.prev is None and page1.next == page.next
+    # The last page is the oldest 25; from there the first page is what is left.
+    last, page_last = numbers(many, keyset.Position(last=True))
+    assert last == [f"40001-{i:06d}" for i in range(24, -1, -1)] and page_last.next is None
+    assert numbers(many, page_last.prev)[0] == first[:5]
     assert "49999-000001" not in first + second  # another organisation's list
 
 

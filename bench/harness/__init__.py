@@ -1,0 +1,1 @@
+"""The parts of `python -m bench.run`: worlds, servers, load, endpoints, statistics, report."""

@@ -1,0 +1,23 @@
+"""A worker that serves pages does not carry the libraries of rare tasks (issue 11: worker
+peak RSS ≤ 100 MiB). fpdf2 (~19 MiB), pypdf (~17 MiB) and zxcvbn (~12 MiB) load on first
+use: drawing a notice, reading one, setting a password."""
+import subprocess
+import sys
+import textwrap
+
+RARE = ("fpdf", "pypdf", "zxcvbn")
+
+
+def test_the_app_starts_without_the_libraries_of_rare_tasks(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        from dsure_portal import create_app
+        create_app({{"INSTANCE_PATH": {str(tmp_path)!r},
+                     "DATABASE_URL": "sqlite:///{tmp_path}/portal.db",
+                     "SECRET_KEY": "s" * 40, "KEY_PEPPER": "p" * 40}})
+        print(",".join(sorted(name for name in {RARE!r} if name in sys.modules)))
+    """)
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == ""
+
