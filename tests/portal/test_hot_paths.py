@@ -14,14 +14,17 @@ from tests.statements import counted_statements
 
 N = "10001-000001"
 # The session user, the listed certificate with its revisions, the seen-revision upsert,
-# the audit head and append, the contract record, the menu counts (views/desk.py).
-PAGE_CEILING = 7
+# the audit head and append, the contract record, and the menu's three capped counts
+# (registry.contracts.queue.counts, one per queue).
+MENU_COUNTS = 3
+PAGE_CEILING = 6 + MENU_COUNTS
 # The client, the signing key, the certificate with its obligee and revisions, the new
-# revision, the summary, the contract records, the audit head and append, the listing.
-PUT_CEILING = 9
+# revision, the summary, the listing's sort key (portfolio.follow_certificate_update),
+# the contract records, the audit head and append, the listing check for notifications.
+PUT_CEILING = 10
 # The session user, the throttle's three, the certificate, the audit head and append,
-# the menu counts.
-FAILED_LOOKUP_CEILING = 8
+# and the menu's counts.
+FAILED_LOOKUP_CEILING = 7 + MENU_COUNTS
 
 
 @pytest.fixture
