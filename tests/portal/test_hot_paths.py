@@ -13,9 +13,18 @@ from tests.portal.conftest import csrf_token_from
 from tests.statements import counted_statements
 
 N = "10001-000001"
-PAGE_CEILING = 7
-PUT_CEILING = 9
-FAILED_LOOKUP_CEILING = 8
+# The session user, the listed certificate with its revisions, the seen-revision upsert,
+# the audit head and append, the contract record, and the menu's three capped counts
+# (registry.contracts.queue.counts, one per queue).
+MENU_COUNTS = 3
+PAGE_CEILING = 6 + MENU_COUNTS
+# The client, the signing key, the certificate with its obligee and revisions, the new
+# revision, the summary, the listing's sort key (portfolio.follow_certificate_update),
+# the contract records, the audit head and append, the listing check for notifications.
+PUT_CEILING = 10
+# The session user, the throttle's three, the certificate, the audit head and append,
+# and the menu's counts.
+FAILED_LOOKUP_CEILING = 7 + MENU_COUNTS
 
 
 @pytest.fixture
@@ -59,3 +68,16 @@ def test_a_failed_lookup_runs_few_statements(app, staff_client, post_vectors):
                                                 "auth_key": "WRNGKEYX2345"})
     assert response.status_code == 200
     assert len(seen) <= FAILED_LOOKUP_CEILING, seen.listing()
+
+
+def test_a_page_seen_before_still_catches_bytes_changed_on_disk(app, opened):
+    """The page remembers what it verified (verification.RememberedChecks); a byte
+    changed since then is another digest, verified again, and shown as a failure."""
+    from registry.models import Revision
+    from tests.tampering import change_revision_bytes
+    assert "署名は有効です" in opened.get(f"/certificates/{N}").get_data(as_text=True)
+    with app.app_context():
+        current = Revision.select().order_by(Revision.number.desc()).first()
+        change_revision_bytes(current.id, bytes(current.canonical).replace(b"2026", b"2027", 1))
+    html = opened.get(f"/certificates/{N}").get_data(as_text=True)
+    assert "署名を確認できません" in html and "署名は有効です" not in html
