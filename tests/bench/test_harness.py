@@ -174,3 +174,69 @@ def test_every_endpoint_answers_right_once_and_the_changes_are_stored(app, clien
     assert changes.sent and eps.stored_changes(tiny_world, changes.sent) is None
     assert changes.next_unused() == 4
     assert json.loads((tiny_world.folder / "sample.json").read_text())["sample"]
+
+
+# --- load and rounds against a stand-in server -----------------------------------------
+
+@pytest.fixture
+def stand_in():
+    """A threaded loopback server: /healthz and / answer 200, anything else 500; it
+    remembers the order of paths asked."""
+    import http.server
+    import threading
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            seen.append(self.path)
+            status = 200 if self.path in ("/healthz", "/", "/ok", "/argon2id") else 500
+            body = b'{"ok":true}'
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_fixed_count_is_sent_over_kept_alive_connections_and_wrong_answers_are_counted(stand_in):
+    from bench.harness import load
+    port, seen = stand_in
+    ok = load.run(port, lambda: load.Request("GET", "/ok", check=eps.expect(200)), threads=3, count=30)
+    assert len(ok.latencies) == 30 and ok.errors == 0 and ok.figures()["requests"] == 30
+    bad = load.run(port, lambda: load.Request("GET", "/nope", check=eps.expect(200)), threads=2, count=4)
+    assert bad.errors == 4 and bad.first_error.startswith("GET /nope: HTTP 500")
+
+
+def test_rounds_alternate_the_endpoint_with_its_baselines(stand_in, monkeypatch):
+    from bench.harness import load, rounds
+    port, seen = stand_in
+    order = []
+    real_run = load.run
+
+    def counted(port_, make, **kwargs):
+        order.append(make().path)
+        return real_run(port_, make, threads=1, count=2)
+
+    monkeypatch.setattr(load, "run", counted)
+    endpoint = eps.Endpoint("x", "x", lambda: load.Request("GET", "/ok", check=eps.expect(200)),
+                            argon2id_bound=True)
+    result = rounds.measure(endpoint, portal_port=port, bare_port=port, rounds=5, seconds=0.1,
+                            threads=1, warmup=0.1)
+    assert order[:9] == ["/ok", "/ok", "/argon2id", "/healthz", "/", "/", "/healthz", "/argon2id", "/ok"]
+    assert len(result["endpoint"]["rps_per_round"]) == 5 and result["errors"] == 0
+    assert {"ratio_healthz", "ratio_bare", "ratio_argon2id"} <= set(result)
