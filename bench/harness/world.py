@@ -91,11 +91,12 @@ class World:
         return cls(folder=folder, **json.loads((folder / "world.json").read_text()))
 
 
-def cli(world: World, *args: str, quiet: bool = True, check: bool = True) -> subprocess.CompletedProcess:
+def cli(world: World, *args: str, progress: bool = False, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `dsure-portal`; what it prints is kept, not shown (the seed lists the sample's
+    auth keys). ``progress``: let its stderr (tqdm's bar, on a terminal) through."""
     return subprocess.run([str(Path(sys.executable).with_name("dsure-portal")), *args],
                           cwd=ROOT, env=world.env(), check=check, text=True,
-                          stdout=subprocess.PIPE if quiet else None,
-                          stderr=subprocess.STDOUT if quiet else None)
+                          stdout=subprocess.PIPE, stderr=None if progress else subprocess.STDOUT)
 
 
 def build(folder: Path, *, engine: str, size: int, pg_base: str = DEFAULT_PG) -> World:
@@ -113,7 +114,7 @@ def build(folder: Path, *, engine: str, size: int, pg_base: str = DEFAULT_PG) ->
     cli(world, "demo")
     started = time.monotonic()
     cli(world, "seed", "--certificates", str(size), "--obligee", OBLIGEE, "--sample", str(SAMPLE),
-        "--sample-file", str(world.sample_file), quiet=size < 100_000)
+        "--sample-file", str(world.sample_file), progress=size >= 100_000)
     world.seed_seconds = round(time.monotonic() - started, 1)
     # Changes take certificates from the top half, away from the sample at the bottom.
     world.next_change = max(SAMPLE, size // 2)
