@@ -101,7 +101,7 @@ def run_world(world: worlds.World, args) -> dict:
             "audit": audit_figure.measure(world.database_url)}
 
 
-def after_run(world: worlds.World, changed: list[str]) -> dict:
+def after_run(world: worlds.World, changed: dict[str, int]) -> dict:
     t0 = time.perf_counter()
     verify = worlds.cli(world, "audit", "verify", check=False)
     return {"changes_sent": len(changed), "stored_revisions": stored_changes(world, changed) or "ok",

@@ -17,7 +17,7 @@ from typing import Callable
 from urllib.parse import urlencode
 
 from .load import Request
-from .world import OBLIGEE, World
+from .world import OBLIGEE, SAMPLE, World
 
 PER_PAGE = 25
 NUMBER = re.compile(rb"\d{5}-\d{6}")
@@ -120,38 +120,48 @@ def expect_redirect_to_certificate(got: int, body: bytes) -> str | None:
 # --- the endpoints ---------------------------------------------------------------------
 
 class ChangeMaker:
-    """Signed revision-2 changes of seeded certificates, each used once; remembers which
-    were sent so the stored count can be checked after the run."""
+    """Signed changes of seeded certificates from the top half of the world (away from
+    the sample), one revision further each time round; remembers what was sent so the
+    stored count can be checked after the run. ``world.next_change`` counts every change
+    ever made in the world, so a reused world goes on where the last run stopped."""
 
     def __init__(self, world: World, creds: Credentials):
         from cryptography.hazmat.primitives import serialization
         self._key = serialization.load_pem_private_key(creds.pem, password=None)
         self._creds, self._world = creds, world
-        self._indices = itertools.count(world.next_change)
+        self._start = change_start(world.size)
+        self._span = world.size - self._start
+        self._counter = itertools.count(max(world.next_change, self._start))
         self._lock = threading.Lock()
-        self.sent: list[str] = []
+        self.sent: dict[str, int] = {}   # contract number -> the newest revision sent
         self._obligee = _ObligeeStub(OBLIGEE, "角田市")
 
     def next(self) -> Request:
+        from registry.certificates.documents import MAX_REVISION
         from registry.certificates.signatures import canonical_bytes
         from registry.demo.seed import document, number_of
         with self._lock:
-            index = next(self._indices)
-            if index >= self._world.size:
-                raise RuntimeError("no unchanged seeded certificate left for a change PUT; reseed")
+            made = next(self._counter) - self._start
+            index, revision = self._start + made % self._span, 2 + made // self._span
+            if revision > MAX_REVISION:
+                raise RuntimeError("every seeded certificate has its last revision; reseed the world")
             number = number_of(OBLIGEE, index)
-            self.sent.append(number)
-        doc = document(self._obligee, number, index, 2)
+            self.sent[number] = revision
+        doc = document(self._obligee, number, index, revision)
         body = json.dumps({"document": doc, "key_id": self._creds.key_id,
                            "signature": base64.b64encode(self._key.sign(canonical_bytes(doc))).decode()},
                           ensure_ascii=False).encode()
-        return Request("PUT", f"/api/v1/certificates/{number}/revisions/2", body,
+        return Request("PUT", f"/api/v1/certificates/{number}/revisions/{revision}", body,
                        {"Authorization": f"Bearer {self._creds.surety_token}",
                         "Content-Type": "application/json"}, expect(201))
 
     def next_unused(self) -> int:
         with self._lock:
-            return self._world.next_change + len(self.sent)
+            return next(self._counter)
+
+
+def change_start(size: int) -> int:
+    return min(max(SAMPLE, size // 2), size - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,8 +236,10 @@ def argon2id() -> Request:
     return Request("POST", "/argon2id", None, {}, expect(200, b'"ok":true'))
 
 
-def stored_changes(world: World, numbers: list[str]) -> str | None:
-    """None when every changed certificate holds exactly two revisions, else what is off."""
+def stored_changes(world: World, sent: dict[str, int]) -> str | None:
+    """None when every changed certificate holds as many revisions as the newest one sent
+    to it (seeded with one), else what is off."""
+    numbers = list(sent)
     from registry.db import database, open_database
     from registry.models import Certificate, Revision
     if not numbers:
@@ -243,5 +255,6 @@ def stored_changes(world: World, numbers: list[str]) -> str | None:
                 counts[number] = counts.get(number, 0) + 1
     finally:
         database.close_all()
-    wrong = [n for n in numbers if counts.get(n) != 2]
-    return f"{len(wrong)} of {len(numbers)} changed certificates do not hold 2 revisions (e.g. {wrong[0]})" if wrong else None
+    wrong = [n for n in numbers if counts.get(n) != sent[n]]
+    return (f"{len(wrong)} of {len(numbers)} changed certificates do not hold the revisions "
+            f"sent (e.g. {wrong[0]}: {counts.get(wrong[0])}, not {sent[wrong[0]]})") if wrong else None

@@ -58,7 +58,13 @@ def run(port: int, next_request: Callable[[], Request | None], *, threads: int,
         mine: list[float] = []
         try:
             while stop_at is None or time.perf_counter() < stop_at:
-                request = take()
+                try:
+                    request = take()
+                except Exception as exc:  # the request could not be made: say so, stop this client
+                    with lock:
+                        phase.errors += 1
+                        phase.first_error = phase.first_error or f"making a request: {exc}"
+                    break
                 if request is None:
                     break
                 t0 = time.perf_counter()

@@ -60,7 +60,7 @@ class World:
     secret_key: str
     key_pepper: str
     seed_seconds: float | None = None
-    next_change: int = 0   # the next seeded certificate a change PUT may take (revision 2)
+    next_change: int = 0   # changes made so far, counted from the first changeable certificate
 
     @property
     def instance(self) -> Path:
@@ -116,8 +116,6 @@ def build(folder: Path, *, engine: str, size: int, pg_base: str = DEFAULT_PG) ->
     cli(world, "seed", "--certificates", str(size), "--obligee", OBLIGEE, "--sample", str(SAMPLE),
         "--sample-file", str(world.sample_file), progress=size >= 100_000)
     world.seed_seconds = round(time.monotonic() - started, 1)
-    # Changes take certificates from the top half, away from the sample at the bottom.
-    world.next_change = max(SAMPLE, size // 2)
     world.save()
     return world
 
