@@ -104,7 +104,7 @@ def run_world(world: worlds.World, args) -> dict:
 def after_run(world: worlds.World, changed: dict[str, int]) -> dict:
     t0 = time.perf_counter()
     verify = worlds.cli(world, "audit", "verify", check=False)
-    return {"changes_sent": len(changed), "stored_revisions": stored_changes(world, changed) or "ok",
+    return {"certificates_changed": len(changed), "stored_revisions": stored_changes(world, changed) or "ok",
             "audit_verify": "ok" if verify.returncode == 0 else (verify.stdout or "").strip()[-500:],
             "audit_verify_cli_seconds": round(time.perf_counter() - t0, 2)}
 
