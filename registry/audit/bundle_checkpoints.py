@@ -23,10 +23,17 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-try:
-    import rfc3161_client
-except ImportError:  # the DER fallback below
-    rfc3161_client = None
+
+
+def _rfc3161():
+    """rfc3161-client, or None when it is not installed (the DER fallback below). Imported
+    on first use: the portal imports this module at start-up, and a worker that never
+    checks a bundle should not carry the library (issue 11: worker RSS)."""
+    try:
+        import rfc3161_client
+    except ImportError:
+        return None
+    return rfc3161_client
 
 CHECKPOINT_FORMAT = "dsure-portal/audit-checkpoint/v1"
 _SHA256_OID_DER = bytes.fromhex("0609608648016503040201")
@@ -83,6 +90,7 @@ def token_problem(token: bytes, data: bytes, roots: list) -> tuple[dt.datetime |
     """(the TSA's time, None) when ``token`` is a granted time-stamp of ``data``'s SHA-256
     (and, given ``roots``, signed by a TSA that chains to one); else (None, why)."""
     digest = hashlib.sha256(data).digest()
+    rfc3161_client = _rfc3161()
     if rfc3161_client is None:
         imprint = _SHA256_OID_DER + b"\x05\x00\x04\x20" + digest  # AlgorithmIdentifier, NULL
         at = token.find(imprint)
@@ -132,7 +140,7 @@ def check(files, revisions: list[dict], platform_fingerprints: set, roots: list)
     if times:
         notes.append("time-stamped by the TSA at " + ", ".join(
             f"{t:%Y-%m-%d %H:%M:%S} UTC" for t in sorted(set(times))))
-        if rfc3161_client is None:
+        if _rfc3161() is None:
             notes.append("rfc3161-client is not installed: each token's SHA-256 imprint was "
                          "located in its DER, the TSA's signature was NOT checked "
                          "(pip install rfc3161-client, or openssl ts -verify)")

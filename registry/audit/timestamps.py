@@ -18,9 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import peewee as pw
-import rfc3161_client
 from cryptography import x509
-from rfc3161_client import HashAlgorithm, PKIStatus, TimestampRequestBuilder, VerifierBuilder
 
 from .checkpoints import Checkpoint
 from ..models import BaseModel
@@ -79,6 +77,11 @@ def _post(url: str, body: bytes, timeout: float) -> bytes:
 def request_token(data: bytes, url: str, *, timeout: float = 10.0) -> Token:
     """Ask the TSA at ``url`` to time-stamp ``data`` (SHA-256, a fresh nonce, its
     certificate in the answer) and check the answer belongs to this request."""
+    # rfc3161-client is imported where a token is made or read, not at start-up: every
+    # worker imports this module, few ever touch a token (issue 11: worker RSS).
+    import rfc3161_client
+    from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
+
     query = (TimestampRequestBuilder().data(data).hash_algorithm(HashAlgorithm.SHA256)
              .nonce(nonce=True).cert_request(cert_request=True).build())
     der = _post(url, query.as_bytes(), timeout)
@@ -105,6 +108,9 @@ def token_problem(der: bytes, data: bytes, *, nonce: int | None = None,
     Always: granted, a SHA-256 imprint equal to the SHA-256 of ``data``. When given: the
     request's nonce, a time between ``not_before`` and ``not_after`` (naive UTC, give or
     take CLOCK_TOLERANCE), and a signature chaining to one of ``roots``."""
+    import rfc3161_client
+    from rfc3161_client import PKIStatus, VerifierBuilder
+
     try:
         response = rfc3161_client.decode_timestamp_response(der)
     except ValueError:
@@ -137,6 +143,8 @@ def token_problem(der: bytes, data: bytes, *, nonce: int | None = None,
 
 def gen_time_of(der: bytes) -> dt.datetime | None:
     """The TSA's time in a token (naive UTC); None when it cannot be read."""
+    import rfc3161_client
+
     try:
         return _utc(rfc3161_client.decode_timestamp_response(der).tst_info.gen_time)
     except ValueError:
