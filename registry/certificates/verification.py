@@ -20,7 +20,7 @@ import threading
 from .history import Status, hidden_by, status_of, visible_revisions
 from ..models import Certificate, Organisation, Revision, SigningKey
 from .normalise import normalise_contract_number
-from .portfolio import OrganisationCertificate
+from .portfolio import openable
 from ..prepared import Prepared, Slot
 from .signatures import StoredCheck, check_stored
 
@@ -66,18 +66,12 @@ def history_of(certificate: Certificate) -> History:
     return _history(certificate, _HISTORY.rows(certificate=certificate.id))
 
 
-# The staff pages' read: the certificate (when the organisation may open it, as
-# portfolio.listed_certificate decides) and all its revisions with their signing keys,
-# in one statement.
-_LISTED_HISTORY = Prepared(lambda: Revision.select(Revision, SigningKey, Organisation, Certificate)
-                           .join(SigningKey).join(Organisation)
-                           .switch(Revision).join(Certificate)
-                           .join(OrganisationCertificate,
-                                 on=(OrganisationCertificate.certificate == Certificate.id))
-                           .where(Certificate.contract_number == Slot("number"),
-                                  Certificate.obligee == Slot("organisation"),
-                                  OrganisationCertificate.organisation == Slot("organisation"))
-                           .order_by(Revision.number))
+# The staff pages' read: the certificate (when the organisation may open it:
+# portfolio.openable) and all its revisions with their signing keys, in one statement.
+_LISTED_HISTORY = Prepared(lambda: openable(
+    Revision.select(Revision, SigningKey, Organisation, Certificate)
+    .join(SigningKey).join(Organisation).switch(Revision).join(Certificate),
+    number=Slot("number"), organisation=Slot("organisation")).order_by(Revision.number))
 
 
 def listed_history(*, organisation_id: int, contract_number: str) -> History | None:
