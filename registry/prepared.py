@@ -98,6 +98,11 @@ class Prepared:
         rows = self.rows(**values)
         return rows[0] if rows else None
 
+    def row(self, **values) -> tuple | None:
+        """The first row as the driver gives it (a tuple), None when there is none."""
+        _, cursor = self.cursor(values)
+        return cursor.fetchone()
+
     def scalar(self, **values):
         _, cursor = self.cursor(values)
         row = cursor.fetchone()

@@ -7,16 +7,20 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 
+from .widgets import TextInput
+
 _DATE = {"autocomplete": "off", "placeholder": "例: 令和8年4月1日 / 2026-04-01"}
+_TEXT = TextInput()  # on every certificate page: the faster writing of the same <input>
 
 
 class ContractForm(FlaskForm):
-    contract_amount = StringField("請負金額(円)", render_kw={
+    contract_amount = StringField("請負金額(円)", widget=_TEXT, render_kw={
         "autocomplete": "off", "inputmode": "numeric", "placeholder": "例: 50,000,000"})
-    contract_date = StringField("契約日", render_kw=_DATE)
-    period_start = StringField("工期(開始)", render_kw=_DATE)
-    period_end = StringField("工期(終了)", render_kw=_DATE)
-    work_name = StringField("工事名", render_kw={"autocomplete": "off", "maxlength": 300})
+    contract_date = StringField("契約日", widget=_TEXT, render_kw=_DATE)
+    period_start = StringField("工期(開始)", widget=_TEXT, render_kw=_DATE)
+    period_end = StringField("工期(終了)", widget=_TEXT, render_kw=_DATE)
+    work_name = StringField("工事名", widget=_TEXT,
+                            render_kw={"autocomplete": "off", "maxlength": 300})
 
 
 class RegisterImportForm(FlaskForm):

@@ -15,8 +15,8 @@ from tests.statements import counted_statements
 N = "10001-000001"
 # The session user, the listed certificate with its revisions, the seen-revision upsert,
 # the audit head and append, the contract record, and the menu's three capped counts
-# (registry.contracts.queue.counts, one per queue).
-MENU_COUNTS = 3
+# (registry.contracts.queue.counts: one statement of three subqueries).
+MENU_COUNTS = 1
 PAGE_CEILING = 6 + MENU_COUNTS
 # The client, the signing key, the certificate with its obligee and revisions, the new
 # revision, the summary, the listing's sort key (portfolio.follow_certificate_update),
