@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from urllib.parse import urlparse
 
 import peewee
@@ -26,11 +27,48 @@ SQLITE_PRAGMAS = {
 }
 
 
+class _PostgresqlPool(PooledPostgresqlDatabase):
+    """peewee's pool pings every PostgreSQL connection it hands out (SELECT 1): a round
+    trip on every request. A connection handed back within the last PING_AFTER seconds,
+    idle, is handed out again without one; a connection idle for longer is pinged as
+    before, so a restarted server or a dropped connection still costs no request."""
+
+    PING_AFTER = 10.0
+
+    def __init__(self, *args, **kwargs):
+        self._returned_at: dict[int, float] = {}
+        super().__init__(*args, **kwargs)
+
+    def _close(self, conn, close_conn=False):
+        super()._close(conn, close_conn)
+        if close_conn:
+            self._returned_at.pop(self.conn_key(conn), None)
+        else:
+            self._returned_at[self.conn_key(conn)] = time.monotonic()
+
+    def begin(self, isolation_level=None, chain_lock: bool = False):
+        """BEGIN, and with ``chain_lock`` the chain's advisory lock in the same round
+        trip: one simple query of two statements (no parameters, so the driver sends it
+        as it is)."""
+        if not chain_lock:
+            return super().begin(isolation_level)
+        with peewee.__exception_wrapper__:
+            self.cursor().execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(AUDIT_CHAIN_LOCK)})")
+
+    def _is_closed(self, conn):
+        returned = self._returned_at.pop(self.conn_key(conn), None)
+        if (returned is not None and time.monotonic() - returned < self.PING_AFTER
+                and not conn.closed
+                and self._adapter.txn_status(conn) == self._adapter.txn_idle):
+            return False
+        return super()._is_closed(conn)
+
+
 def open_database(url: str) -> peewee.Database:
     """Bind the registry to the database at ``url`` (sqlite:///path or postgresql://...)."""
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql"):
-        db = PooledPostgresqlDatabase(
+        db = _PostgresqlPool(
             url.replace("postgres://", "postgresql://", 1),
             max_connections=32,
             stale_timeout=300,
@@ -64,7 +102,8 @@ def write_transaction():
 
     SQLite: BEGIN IMMEDIATE takes the write lock up front, so two writers never both
     read the same chain head and then fail to upgrade ("database is locked").
-    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback.
+    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback,
+    taken in the same round trip as BEGIN (_PostgresqlPool.begin).
     """
     if database.in_transaction():
         # Nested inside an outer write: the outer one already holds the lock.
@@ -72,12 +111,19 @@ def write_transaction():
             yield
         return
     if is_postgresql():
-        with database.atomic():
-            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (AUDIT_CHAIN_LOCK,))
+        with database.atomic(chain_lock=True):
             yield
     else:
         with database.atomic(lock_type="IMMEDIATE"):
             yield
+
+
+def joining_write_transaction():
+    """The caller's transaction as it is (it already holds the lock: write_transaction),
+    or a write transaction of our own. No savepoint inside the caller's, which costs two
+    statements: for a step of one or two statements whose failure must fail the
+    caller's whole write with it."""
+    return contextlib.nullcontext() if database.in_transaction() else write_transaction()
 
 
 def insert_rows(model, rows: list[dict]) -> None:

@@ -71,23 +71,27 @@ class Attempt:
 def begin_attempt(kind: str, limits: list[tuple[str, int]], *, window: dt.timedelta,
                   clock: Clock = utcnow) -> Attempt:
     """Check every (subject, limit) and, when none is locked, count the attempt as a
-    failure of each, in one serialised transaction of three statements: forget what left
-    the window, read what is in it for every subject at once, add the failures."""
+    failure of each, in one serialised transaction: read every failure kept for these
+    subjects at once, forget those that left the window (a DELETE only when there are
+    any), add the failures."""
     subjects = [subject for subject, _ in limits]
     with write_transaction():
         now = clock()
-        # Failures that left the window count for nothing: forget them, so the table
-        # holds only what is being guessed now.
-        Failure.delete().where(Failure.kind == kind, Failure.subject.in_(subjects),
-                               Failure.occurred_at <= now - window).execute()
+        since = now - window
         recent: dict[str, list[dt.datetime]] = {subject: [] for subject in subjects}
+        expired = []
         # Few rows: a subject gains failures only while none of this attempt's subjects
-        # is locked, so each holds about its limit in the window at most.
-        for subject, occurred_at in (Failure.select(Failure.subject, Failure.occurred_at)
-                                     .where(Failure.kind == kind, Failure.subject.in_(subjects),
-                                            Failure.occurred_at > now - window)
-                                     .tuples()):
-            recent[subject].append(occurred_at)
+        # is locked, so each holds about its limit in the window at most, and what left
+        # the window is forgotten by the next attempt that reads it.
+        kept = (Failure.select(Failure.id, Failure.subject, Failure.occurred_at)
+                .where(Failure.kind == kind, Failure.subject.in_(subjects)).tuples())
+        for row_id, subject, occurred_at in kept:
+            if occurred_at > since:
+                recent[subject].append(occurred_at)
+            else:
+                expired.append(row_id)
+        if expired:
+            Failure.delete().where(Failure.id.in_(expired)).execute()
         locks = {}
         for subject, limit in limits:
             until = _lock_end(recent[subject], limit, window)

@@ -6,7 +6,6 @@ removing or reordering any entry breaks every later link. Appends happen inside
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 from typing import Iterator
@@ -16,7 +15,7 @@ import rfc8785
 from .chain_walk import GENESIS, ChainBreak, chain_breaks as _stored_chain_breaks
 from .encoding import entry_bytes
 from ..clock import Clock, isoformat, utcnow
-from ..db import database, insert_rows, write_transaction
+from ..db import insert_rows, joining_write_transaction
 from ..models import AuditEvent
 from ..prepared import Prepared, Slot
 
@@ -47,13 +46,6 @@ _APPEND = Prepared(lambda: AuditEvent.insert(
      if field is not AuditEvent._meta.primary_key}))
 
 
-def _appending():
-    """The caller's transaction as it is (it holds the chain's lock: write_transaction),
-    or a write transaction of our own. No savepoint inside the caller's: an append is one
-    read and one INSERT, and if it fails the caller's whole write must fail with it."""
-    return contextlib.nullcontext() if database.in_transaction() else write_transaction()
-
-
 def record(kind: str, *, actor: str, organisation_code: str | None = None,
            contract_number: str | None = None, details: dict | None = None,
            clock: Clock = utcnow) -> AuditEvent:
@@ -61,7 +53,7 @@ def record(kind: str, *, actor: str, organisation_code: str | None = None,
 
     ``details`` must never hold a secret (auth key, token, password, OTP).
     """
-    with _appending():
+    with joining_write_transaction():
         head = _HEAD.first()
         seq = head.seq + 1 if head else 1
         prev = head.entry_hash if head else GENESIS
@@ -96,7 +88,7 @@ def record_many(events: list[Event], *, clock: Clock = utcnow) -> int:
     path (registry.demo.seed); the number appended."""
     if not events:
         return 0
-    with _appending():
+    with joining_write_transaction():
         head = _HEAD.first()
         seq = head.seq if head else 0
         prev = head.entry_hash if head else GENESIS

@@ -16,7 +16,7 @@ import peewee as pw
 from ..accounts.users import User
 from ..audit.chain import record
 from ..clock import Clock, utcnow
-from ..db import write_transaction
+from ..db import joining_write_transaction, write_transaction
 from ..models import ApiClient, BaseModel, Certificate, Organisation
 from . import keyset
 from .normalise import normalise_contract_number
@@ -66,24 +66,35 @@ class CertificateView(BaseModel):
 MODELS = [OrganisationCertificate, CertificateView]
 
 
+def _add_to_list_query():
+    # NULL ids are cast: PostgreSQL types an untyped parameter in a SELECT list as text.
+    source = Certificate.select(
+        pw.Cast(Slot("organisation"), "INTEGER"), Certificate.id,
+        Slot("at", OrganisationCertificate.added_at),
+        pw.Cast(Slot("user"), "INTEGER"), pw.Cast(Slot("client"), "INTEGER"),
+        Certificate.updated_at).where(Certificate.id == Slot("certificate"))
+    return OrganisationCertificate.insert_from(source, [
+        OrganisationCertificate.organisation, OrganisationCertificate.certificate,
+        OrganisationCertificate.added_at, OrganisationCertificate.added_by,
+        OrganisationCertificate.added_by_client,
+        OrganisationCertificate.certificate_updated_at]).on_conflict_ignore()
+
+
+# Every successful lookup runs it: one statement, compiled once (registry.prepared).
+_ADD_TO_LIST = Prepared(_add_to_list_query)
+
+
 def add_to_list(*, organisation_id: int, certificate_id: int, user_id: int | None = None,
                 client_id: int | None = None, clock: Clock = utcnow) -> bool:
     """Put the certificate on the organisation's list (by a user or an API client);
-    False when it already was. Joins the caller's transaction."""
+    False when it already was. Joins the caller's write transaction, without a savepoint:
+    one INSERT that reads the certificate's updated_at (the list's sort key) and does
+    nothing when the (organisation, certificate) row exists."""
     if (user_id is None) == (client_id is None):
         raise ValueError("exactly one of user_id and client_id")
-    with write_transaction():
-        if OrganisationCertificate.select().where(
-                OrganisationCertificate.organisation == organisation_id,
-                OrganisationCertificate.certificate == certificate_id).exists():
-            return False
-        updated_at = (Certificate.select(Certificate.updated_at)
-                      .where(Certificate.id == certificate_id).scalar())
-        OrganisationCertificate.create(organisation=organisation_id, certificate=certificate_id,
-                                       added_at=clock(), added_by=user_id,
-                                       added_by_client=client_id,
-                                       certificate_updated_at=updated_at)
-        return True
+    with joining_write_transaction():
+        return _ADD_TO_LIST.execute(organisation=organisation_id, certificate=certificate_id,
+                                    at=clock(), user=user_id, client=client_id) == 1
 
 
 def follow_certificate_update(certificate: Certificate) -> None:
