@@ -128,7 +128,8 @@ def main(argv=None) -> int:
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
     started = dt.datetime.now(dt.timezone.utc)
     print(f"bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start "
-          "(a shared machine: other work moves these figures)", flush=True)
+          "(a shared machine: other work moves these figures); request-rate limits counted "
+          f"in {worlds.rate_limit_storage().split(':')[0]}", flush=True)
     measured = []
     for engine in engines:
         for size in sorted(args.size):
@@ -146,6 +147,7 @@ def main(argv=None) -> int:
     print(table(table_rows))
     result = {"started": started.isoformat(timespec="seconds"), "cpus": os.cpu_count(),
               "load_average_end": os.getloadavg(), "python": sys.version.split()[0],
+              "rate_limit_storage": worlds.rate_limit_storage().split(":")[0],
               "args": {k: (v if not isinstance(v, list) else [str(x) for x in v]) for k, v in vars(args).items()},
               "worlds": measured, "table": [r.as_json() for r in table_rows]}
     OUT.mkdir(parents=True, exist_ok=True)
