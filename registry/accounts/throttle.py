@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 import peewee as pw
 
 from ..clock import Clock, utcnow
 from ..db import database, write_transaction
 from ..models import BaseModel
+from ..prepared import Prepared, Slot
 
 
 class Failure(BaseModel):
@@ -30,6 +32,22 @@ class Failure(BaseModel):
 
 
 MODELS = [Failure]
+
+
+# Every lookup and sign-in runs these two; an attempt has a handful of subjects, so one
+# compiled statement per count of them (registry.prepared).
+@functools.cache
+def _kept_failures(count: int) -> Prepared:
+    return Prepared(lambda: Failure.select(Failure.id, Failure.subject, Failure.occurred_at)
+                    .where(Failure.kind == Slot("kind"),
+                           Failure.subject.in_([Slot(f"s{i}", Failure.subject)
+                                                for i in range(count)])).tuples())
+
+
+@functools.cache
+def _failures_withdrawn(count: int) -> Prepared:
+    return Prepared(lambda: Failure.delete().where(
+        Failure.id.in_([Slot(f"id{i}", Failure.id) for i in range(count)])))
 
 
 def locked_until(kind: str, subject: str, *, limit: int, window: dt.timedelta,
@@ -65,7 +83,8 @@ class Attempt:
     def withdraw(self) -> None:
         """The guess was right: it was not a failure after all."""
         if self.failure_ids:
-            Failure.delete().where(Failure.id.in_(self.failure_ids)).execute()
+            _failures_withdrawn(len(self.failure_ids)).execute(
+                **{f"id{i}": row_id for i, row_id in enumerate(self.failure_ids)})
 
 
 def begin_attempt(kind: str, limits: list[tuple[str, int]], *, window: dt.timedelta,
@@ -83,8 +102,8 @@ def begin_attempt(kind: str, limits: list[tuple[str, int]], *, window: dt.timede
         # Few rows: a subject gains failures only while none of this attempt's subjects
         # is locked, so each holds about its limit in the window at most, and what left
         # the window is forgotten by the next attempt that reads it.
-        kept = (Failure.select(Failure.id, Failure.subject, Failure.occurred_at)
-                .where(Failure.kind == kind, Failure.subject.in_(subjects)).tuples())
+        kept = _kept_failures(len(subjects)).rows(
+            kind=kind, **{f"s{i}": subject for i, subject in enumerate(subjects)})
         for row_id, subject, occurred_at in kept:
             if occurred_at > since:
                 recent[subject].append(occurred_at)
