@@ -49,16 +49,21 @@ def _exact_bytes(seq, occurred_at, kind, actor, org, contract, details, prev) ->
                        prev_hash=prev)
 
 
-def walk(row_batches: Iterable[list[tuple]]) -> Iterator[ChainBreak]:
-    """Yield the first break in the rows (then stop); nothing if the chain holds."""
-    expected_prev, expected_seq = GENESIS, 1
+def walk(row_batches: Iterable[list[tuple]], *, seq: int = 1,
+         prev: str | None = GENESIS) -> Iterator[ChainBreak]:
+    """Yield the first break in the rows (then stop); nothing if the chain holds.
+
+    The rows start at entry ``seq`` whose prev_hash must be ``prev``; ``prev=None``
+    takes the first row's own prev_hash as given, for a walk over part of the chain
+    whose first link another walk checks (chain_split.py)."""
+    expected_prev, expected_seq = prev, seq
     sha256, enc = hashlib.sha256, encode_basestring
     for rows in row_batches:
         for seq, occurred_at, kind, actor, org, contract, details, prev, stored in rows:
             if seq != expected_seq:
                 yield ChainBreak(expected_seq, f"entry {expected_seq} is missing (next is {seq})")
                 return
-            if prev != expected_prev:
+            if prev != expected_prev and expected_prev is not None:
                 yield ChainBreak(seq, "prev_hash does not match the previous entry")
                 return
             # prev equals the hash checked one entry ago (or GENESIS): 64 hex digits, which
