@@ -4,13 +4,16 @@ column of whatever entry was changed, on either side of every part boundary."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from registry.audit import chain_split
 from registry.audit.chain import Event, chain_breaks, record_many
+from registry.audit.chain_walk import walk
 from registry.db import database, is_postgresql
 from registry.models import AuditEvent
 from tests.registry.test_audit import drop_guards, flip_one_character
 from tests.registry.test_audit_encoding import AWKWARD
+from tests.registry.test_chain_walk import rows_of
 
 N = 23
 PROCESSES = (2, 3, 4)
@@ -136,3 +139,48 @@ def test_the_split_walk_ends_its_processes_and_transaction(log):
     assert list(chain_breaks(processes=4)) == []
     assert not multiprocessing.active_children()
     assert not database.in_transaction()
+
+
+# The principle the parts rely on, without a database: walks over overlapping slices of
+# the rows (each from its first entry, taking that entry's prev_hash as given, through
+# the next slice's first entry) give, first one first, the verdict of one walk. Any
+# column of any entry changed to any value, and any run of entries removed.
+
+def outcome(walks) -> list | str:
+    try:
+        for found in walks:
+            found = list(found)
+            if found:
+                return found
+        return []
+    except Exception as exc:  # noqa: BLE001 - an unreadable value, named by its type
+        return type(exc).__name__
+
+
+def in_parts(rows: list[tuple], cuts: list[int]):
+    starts = [0] + sorted(c for c in set(cuts) if 0 < c < len(rows))
+    for i, start in enumerate(starts):
+        end = starts[i + 1] + 1 if i + 1 < len(starts) else len(rows)
+        if i == 0:
+            yield walk([rows[:end]])
+        else:
+            yield walk([rows[start:end]], seq=rows[start][0], prev=None)
+
+
+ROWS = rows_of([{"actor": f"user:{i}", "organisation_code": "042081" if i % 3 else None,
+                 "contract_number": f"30001-{i:06d}" if i % 2 else None,
+                 "details": f'{{"i":{i},"note":"角田市 \\"{i}\\""}}'} for i in range(12)])
+ANY_VALUE = st.one_of(st.sampled_from(AWKWARD), st.text(max_size=8), st.integers(-3, 3),
+                      st.sampled_from([ROWS[0][8], ROWS[5][8], "0" * 64]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(index=st.integers(0, len(ROWS) - 1), column=st.integers(1, 8), value=ANY_VALUE,
+       removed=st.integers(0, 3), cuts=st.lists(st.integers(1, len(ROWS) - 1), max_size=4))
+def test_walks_in_overlapping_parts_give_the_one_walks_verdict(index, column, value, removed,
+                                                                cuts):
+    rows = list(ROWS)
+    rows[index] = rows[index][:column] + (value,) + rows[index][column + 1:]
+    del rows[index + 1:index + 1 + removed]
+    assert outcome(in_parts(rows, cuts)) == outcome([walk([rows])])
+    assert outcome(in_parts(list(ROWS), cuts)) == []
