@@ -18,8 +18,11 @@ which times, in the same process and in alternating rounds (median of each):
             (a batch at a time, so memory stays bounded)
   verify    registry.audit.chain.chain_breaks(): the chain part of `audit verify` (the
             same stream, each entry's bytes built and hashed, chain_walk.py)
+  split     chain_breaks(processes=2): the same walk in two parts at once, one in a
+            forked process (chain_split.py); its answer must equal verify's
 
-and ratio = verify ÷ (read + sha256). Peak memory is a child process's VmHWM: the child
+and ratio = verify ÷ (read + sha256), ratio_split = split ÷ (read + sha256): wall clock,
+so it shows a gain only when a second core is free. Peak memory is a child process's VmHWM: the child
 walks the chain (peak_rss_mib), then runs the whole of `audit verify`'s registry
 function, integrity.verify_all, which also checks every revision (verify_all_*).
 
@@ -37,6 +40,17 @@ alone and a peewee read 6.4x (2026-11-24, a quieter machine); verify less read i
 2.5-2.8x sha256.
 What is left over the baseline is building each entry's bytes in Python (six JSON string
 quotes, one f-string, one UTF-8 encode: about 0.7 µs an entry on a quiet core).
+
+2026-12-03 (later), 200,000 entries, the same shared host at load average about 1
+(µs an entry; peak RSS is the one-process walk's):
+
+               read   sha256   verify   ratio   split (2 processes)   ratio_split
+  SQLite       3.25   0.75     5.94     1.49    3.12                  0.78
+  PostgreSQL   2.88   0.90     5.49     1.45    4.23                  1.12
+
+None of the one-process changes tried made the walk cheaper (chain_walk.py lists them
+with their figures); the split only pays when the other core is free (at load average
+5, with other runs on both cores, it gave 1.44-1.49 against 1.38 for one process).
 """
 from __future__ import annotations
 
