@@ -98,11 +98,13 @@ def register_commands(app: Flask) -> None:
     @audit.command("verify")
     @click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.File("rb"),
                   help="Also prove the log still extends this signed checkpoint (repeatable).")
-    def audit_verify(checkpoint_files):
+    @click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="Walk the chain in this many parts at once (one process each).")
+    def audit_verify(checkpoint_files, processes):
         """Recompute the chain, re-verify every stored revision, and check the database
         against the checkpoint directory and the time-stamp tokens."""
         from .cli_evidence import verify_everything
-        sys.exit(verify_everything(checkpoint_files))
+        sys.exit(verify_everything(checkpoint_files, processes=processes))
 
     @app.cli.command("demo")
     def demo():

@@ -77,12 +77,13 @@ def _outside_check(settings, findings: list):
     return check
 
 
-def verify_everything(checkpoint_files) -> int:
+def verify_everything(checkpoint_files, *, processes: int = 1) -> int:
     """`audit verify`: prints what it found; the exit status. Never a traceback: what
     cannot be read is a problem named like any other."""
     settings, findings = proof_settings(), []
     try:
-        count, problems = integrity.verify_all(outside=_outside_check(settings, findings))
+        count, problems = integrity.verify_all(outside=_outside_check(settings, findings),
+                                               processes=processes)
         extra, heads = checkpoint_problems(checkpoint_files)
     except peewee.DatabaseError as exc:
         click.echo(f"FAILED: the database cannot be read: {str(exc).strip()[:300]}")

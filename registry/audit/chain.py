@@ -12,6 +12,7 @@ from typing import Iterator
 
 import rfc8785
 
+from .chain_split import shareable, split_breaks
 from .chain_walk import GENESIS, ChainBreak, chain_breaks as _stored_chain_breaks
 from .encoding import entry_bytes
 from ..clock import Clock, isoformat, utcnow
@@ -110,10 +111,13 @@ def record_many(events: list[Event], *, clock: Clock = utcnow) -> int:
         return len(rows)
 
 
-def chain_breaks() -> Iterator[ChainBreak]:
+def chain_breaks(*, processes: int = 1) -> Iterator[ChainBreak]:
     """Walk the chain in order; yield the first break found (then stop). The rows are
     streamed in one read transaction, so concurrent appends do not confuse the walk
-    (chain_walk.py)."""
+    (chain_walk.py). ``processes`` > 1 walks consecutive parts at once, with the same
+    verdict (chain_split.py); an in-memory SQLite database is always walked here."""
+    if processes > 1 and shareable():
+        return split_breaks(processes)
     return _stored_chain_breaks()
 
 

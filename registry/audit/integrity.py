@@ -173,14 +173,16 @@ def _collect(what: str, problems: Callable[[], Iterable[str]]) -> list[str]:
     return found
 
 
-def verify_all(outside: Callable[[], Iterable[str]] | None = None) -> tuple[int, list[str]]:
+def verify_all(outside: Callable[[], Iterable[str]] | None = None, *,
+               processes: int = 1) -> tuple[int, list[str]]:
     """(number of audit entries, problems): the first chain break, then what ``outside``
     finds (the checkpoint directory and time-stamps, checked in the same snapshot), then
-    every revision or certificate that does not agree with what was signed and recorded."""
+    every revision or certificate that does not agree with what was signed and recorded.
+    ``processes`` > 1 walks the chain in that many parts at once (chain_split.py)."""
     with _snapshot():
         count = AuditEvent.select().count()
         problems = _collect("audit trail", lambda: (f"audit entry {b.seq}: {b.problem}"
-                                                    for b in chain_breaks()))
+                                                    for b in chain_breaks(processes=processes)))
         if outside is not None:
             problems += _collect("checkpoints", outside)
         problems += _collect("stored revisions", revision_problems)

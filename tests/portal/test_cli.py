@@ -147,6 +147,22 @@ def test_audit_verify_passes_then_names_the_tampered_entry(runner, surety):
     assert "audit entry 2" in failed.stderr and "audit entry 2" in last_line(failed)
 
 
+def test_audit_verify_in_parts_names_the_same_entry(runner, surety, monkeypatch):
+    from registry.audit import chain_split
+    monkeypatch.setattr(chain_split, "MIN_PER_PROCESS", 1)
+    entries = AuditEvent.select().count()
+    result = invoke(runner, "audit", "verify", "--processes", "2")
+    assert result.exit_code == 0 and last_line(result) == f"OK {entries} entries"
+
+    if is_postgresql():
+        database.execute_sql("DROP TRIGGER audit_event_immutable ON audit_event")
+    else:
+        database.execute_sql("DROP TRIGGER audit_event_no_update")
+    AuditEvent.update(actor="someone:else").where(AuditEvent.seq == entries).execute()
+    failed = invoke(runner, "audit", "verify", "--processes", "2")
+    assert failed.exit_code == 1 and f"audit entry {entries}" in last_line(failed)
+
+
 def test_demo_twice_stores_no_duplicates_and_prints_working_keys(runner, app):
     first = invoke(runner, "demo")
     assert first.exit_code == 0
