@@ -100,7 +100,9 @@ def rows(worlds: list[dict], previous: list[dict] | None = None) -> list[Row]:
 def _note(key: str, world: dict) -> str:
     if key == "audit_verify":
         audit = world.get("audit") or {}
-        return f"{audit.get('entries', 0):,} entries, median of {audit.get('repeats', 1)}"
+        split = (f"; in {audit['processes']} processes {audit['ratio_split']}"
+                 if audit.get("ratio_split") else "")
+        return f"{audit.get('entries', 0):,} entries, median of {audit.get('repeats', 1)}{split}"
     if key in ("staff_lookup", "api_lookup"):
         formula = formula_lookup_ratio(world, key)
         return (f"vs bare /argon2id in the same rounds; by formula ({world['workers']} × 1000 / "
