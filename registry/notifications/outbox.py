@@ -22,7 +22,7 @@ import secrets
 import peewee as pw
 
 from ..clock import Clock, utcnow
-from ..db import database, is_postgresql, write_transaction
+from ..db import database, insert_rows, is_postgresql, write_transaction
 from .models import OutboxMessage
 
 
@@ -46,16 +46,32 @@ def new_message_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
 
 
+def message_row(*, channel: str, event_type: str, organisation_id: int, contract_number: str,
+                payload: str, now: dt.datetime, user_id: int | None = None,
+                endpoint_id: int | None = None) -> dict:
+    """The stored fields of one new message, due now."""
+    assert channel in OutboxMessage.CHANNELS
+    return dict(message_id=new_message_id(), channel=channel, event_type=event_type,
+                organisation=organisation_id, contract_number=contract_number, user=user_id,
+                endpoint=endpoint_id, payload=payload, created_at=now, next_attempt_at=now,
+                status="pending", attempts=0)
+
+
 def enqueue(*, channel: str, event_type: str, organisation_id: int, contract_number: str,
             payload: str, user_id: int | None = None, endpoint_id: int | None = None,
             clock: Clock = utcnow) -> OutboxMessage:
     """One message. Call inside the transaction of the event that causes it."""
-    assert channel in OutboxMessage.CHANNELS
-    now = clock()
-    return OutboxMessage.create(
-        message_id=new_message_id(), channel=channel, event_type=event_type,
-        organisation=organisation_id, contract_number=contract_number, user=user_id,
-        endpoint=endpoint_id, payload=payload, created_at=now, next_attempt_at=now)
+    return OutboxMessage.create(**message_row(
+        channel=channel, event_type=event_type, organisation_id=organisation_id,
+        contract_number=contract_number, payload=payload, now=clock(), user_id=user_id,
+        endpoint_id=endpoint_id))
+
+
+def enqueue_all(rows: list[dict]) -> int:
+    """Many messages (``message_row``s) in one statement run for each (executemany),
+    inside the caller's transaction; how many."""
+    insert_rows(OutboxMessage, rows)
+    return len(rows)
 
 
 def _claimable(now: dt.datetime):
