@@ -56,6 +56,14 @@ def _contract_json(run: CheckRun) -> dict | None:
     return {**run.terms.as_json(), "recorded_at": _when(run.recorded_at)}
 
 
+def _surety_code(report: CertificateReport) -> str:
+    # The signing key's organisation came with the history: when it is the surety (the
+    # usual case), that is the code, without a read of the certificate's surety.
+    if report.verification.issuer_matches:
+        return report.history.current.signing_key.organisation.code
+    return report.certificate.surety.code
+
+
 def _certificate_json(report: CertificateReport) -> dict:
     current, verification, status = report.history.current, report.verification, report.history.status
     return {
@@ -70,7 +78,7 @@ def _certificate_json(report: CertificateReport) -> dict:
                           "signature_valid": verification.signature_valid,
                           "canonical": verification.canonical},
             "issuer": {"ok": verification.issuer_matches,
-                       "surety_code": report.certificate.surety.code,
+                       "surety_code": _surety_code(report),
                        "surety_name": verification.surety_name,
                        "key_id": verification.key_id, "fingerprint": verification.fingerprint},
             "status": {"kind": status.kind, "label": status.label,
