@@ -31,7 +31,9 @@ class _PostgresqlPool(PooledPostgresqlDatabase):
     """peewee's pool pings every PostgreSQL connection it hands out (SELECT 1): a round
     trip on every request. A connection handed back within the last PING_AFTER seconds,
     idle, is handed out again without one; a connection idle for longer is pinged as
-    before, so a restarted server or a dropped connection still costs no request."""
+    before. So a connection the server dropped while it sat unused is replaced as
+    before, but one dropped within PING_AFTER of its last use (a server restart under
+    traffic) fails the one request that meets it."""
 
     PING_AFTER = 10.0
 
