@@ -71,8 +71,8 @@ def _listed(query: pw.Select, organisation_id) -> pw.Select:
 
 
 def _capped(query: pw.Select) -> pw.Select:
-    """COUNT of ``query``'s rows up to MENU_CAP + 1, as a subquery."""
-    return pw.Select([query.limit(MENU_CAP + 1).alias("capped")], [pw.fn.COUNT(pw.SQL("1"))])
+    """COUNT of ``query``'s rows up to the "rows" value (MENU_CAP + 1), as a subquery."""
+    return pw.Select([query.limit(Slot("rows")).alias("capped")], [pw.fn.COUNT(pw.SQL("1"))])
 
 
 def _counts_query(organisation_id, user_id, today, until) -> pw.Select:
@@ -111,7 +111,8 @@ _COUNTS = Prepared(lambda: _counts_query(
 def counts(*, organisation_id: int, user_id: int, today: dt.date) -> WorkQueue:
     """The menu's three counts, each stopped at MENU_CAP + 1 (see _counts_query)."""
     unseen, failed, ending = _COUNTS.row(organisation=organisation_id, user=user_id,
-                                         today=today, until=today + ENDING_WITHIN)
+                                         today=today, until=today + ENDING_WITHIN,
+                                         rows=MENU_CAP + 1)
     return WorkQueue(unseen, failed, ending)
 
 
