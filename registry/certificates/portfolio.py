@@ -319,8 +319,13 @@ def capped_count(query: pw.Select, cap: int) -> int:
     """How many rows ``query`` has, counting no further than ``cap`` + 1. Its ORDER BY,
     if any, is kept (peewee's count() drops it): a caller uses it to make the planner
     read a given index and stop early."""
-    capped = query.limit(cap + 1).alias("capped")
-    return pw.Select([capped], [pw.fn.COUNT(pw.SQL("1"))]).scalar(query.model._meta.database)
+    return capped(query, cap + 1).scalar(query.model._meta.database)
+
+
+def capped(query: pw.Select, rows) -> pw.Select:
+    """SELECT COUNT over ``query``'s first ``rows`` rows (a number or a prepared Slot),
+    as a query of its own or a subquery."""
+    return pw.Select([query.limit(rows).alias("capped")], [pw.fn.COUNT(pw.SQL("1"))])
 
 
 def _count(listing: list, checks: list, *, ordered: bool) -> int:

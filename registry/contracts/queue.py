@@ -32,7 +32,7 @@ def condition(queue: str, *, organisation_id: int, user_id: int, today: dt.date)
         # A scalar subquery, correlated: each listed row is one probe of the unique
         # (user, certificate) index, so a capped count stops early. NOT EXISTS let
         # PostgreSQL plan an anti-join against every view the user ever had when its
-        # statistics were stale (13 ms at 10k, bench/plans.md); a scalar subquery is
+        # statistics were stale (13-18 ms at 10k, 2026-12-03); a scalar subquery is
         # always a per-row probe on both engines.
         seen = (CertificateView.select(CertificateView.seen_revision)
                 .where(CertificateView.user == user_id,
@@ -72,7 +72,7 @@ def _listed(query: pw.Select, organisation_id) -> pw.Select:
 
 def _capped(query: pw.Select) -> pw.Select:
     """COUNT of ``query``'s rows up to the "rows" value (MENU_CAP + 1), as a subquery."""
-    return pw.Select([query.limit(Slot("rows")).alias("capped")], [pw.fn.COUNT(pw.SQL("1"))])
+    return portfolio.capped(query, Slot("rows"))
 
 
 def _counts_query(organisation_id, user_id, today, until) -> pw.Select:
