@@ -6,9 +6,6 @@ import time
 
 import click
 from flask import Flask, current_app
-from tqdm import tqdm
-
-from registry.demo.seed import SeedPlan, seed
 
 from .cli_support import fail, refusal_exits
 
@@ -35,6 +32,12 @@ def register_seed_commands(app: Flask) -> None:
             fail("seeding is for test and benchmark databases; refused when DSURE_ENV=production")
         if not 1 <= batch <= 10_000 or not 0 <= sample <= 1000:
             fail("--batch must be 1 to 10,000 and --sample 0 to 1,000")
+        # Here, not above: the commands are registered in every worker, and tqdm and the
+        # seeder's process pool would stay resident in each (issue 11: worker RSS).
+        from tqdm import tqdm
+
+        from registry.demo.seed import SeedPlan, seed
+
         plan = SeedPlan(obligee_code=obligee_code, certificates=certificates, revisions=revisions,
                         listed=not unlisted, sample=sample, batch=batch)
         started = time.monotonic()

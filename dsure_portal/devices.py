@@ -12,7 +12,6 @@ import hashlib
 
 from flask import after_this_request, current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
-from ua_parser import parse_os, parse_user_agent
 
 from registry.accounts.devices import Device
 from registry.accounts.sign_in import SignIn
@@ -81,6 +80,9 @@ def browser_summary() -> str | None:
     header = request.headers.get("User-Agent", "")[:1000]
     if not header:
         return None
+    # Imported here: ua_parser brings yaml and its regexes (2 MiB), wanted only at sign-in,
+    # and every worker's resident set counts (issue 11).
+    from ua_parser import parse_os, parse_user_agent
     agent, system = parse_user_agent(header), parse_os(header)
     parts = [" ".join(p for p in (agent.family, agent.major) if p) if agent else None,
              " ".join(p for p in (system.family, system.major) if p) if system else None]

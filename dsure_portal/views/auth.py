@@ -12,7 +12,6 @@ import datetime as dt
 import math
 import time
 
-import segno
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -278,6 +277,7 @@ def otp_enrol():
 
 
 def _enrolment_page(secret: str, form: EnrolOtpForm) -> dict:
+    import segno  # at first use: only enrolment draws a QR code; a worker keeps 1 MiB less
     user = current_user.user
     uri = otp.provisioning_uri(secret, account=user.email)
     return {"form": form, "qr": segno.make(uri, error="m").svg_data_uri(scale=5, border=2),

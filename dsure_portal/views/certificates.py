@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -276,6 +275,7 @@ def compare_revisions(contract_number: str):
 
 
 def _qr_data_uri(url: str) -> str:
+    import segno  # at first use: a worker that never prints keeps 1 MiB less resident
     return segno.make(url, error="m").svg_data_uri(scale=2, border=1)
 
 

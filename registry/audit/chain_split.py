@@ -32,7 +32,6 @@ since, and the parts are bounded by entries that exist in the caller's snapshot.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 from typing import Iterator
 
 from playhouse.pool import PooledDatabase
@@ -113,6 +112,7 @@ def _walk_part(pipe, query_sql, params, seq, snapshot, size) -> None:
 
 def _start(bounds, index, snapshot, size):
     last = bounds[index + 1] if index + 1 < len(bounds) else None
+    import multiprocessing  # only a split walk needs it; a serving worker never does
     query_sql, params = _part(bounds[index], last).sql()
     receive, send = multiprocessing.Pipe(duplex=False)
     process = multiprocessing.get_context("fork").Process(

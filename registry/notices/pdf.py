@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import segno
-
 
 DEFAULT_FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 FONT_PACKAGE = "fonts-ipaexfont-gothic"
@@ -119,6 +117,7 @@ def _items(page: _Page, content: NoticeContent) -> None:
 
 def _qr(page: _Page, url: str, x: float, y: float, size: float) -> None:
     """The QR code as filled squares (vector: sharp at any printer resolution)."""
+    import segno  # with fpdf, at first use (see render_notice)
     code = segno.make(url, error="m")
     matrix = list(code.matrix)
     module = size / (len(matrix) + 8)   # a quiet zone of four modules each side
