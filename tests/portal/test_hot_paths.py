@@ -82,3 +82,50 @@ def test_a_page_seen_before_still_catches_bytes_changed_on_disk(app, opened):
         change_revision_bytes(current.id, bytes(current.canonical).replace(b"2026", b"2027", 1))
     html = opened.get(f"/certificates/{N}").get_data(as_text=True)
     assert "署名を確認できません" in html and "署名は有効です" not in html
+
+
+@pytest.fixture
+def commits(app):
+    """Whether each top-level write transaction waited for the WAL flush (PostgreSQL
+    only: db.write_transaction(durable=...) has nothing to relax on SQLite)."""
+    from registry.db import database, is_postgresql
+    with app.app_context():
+        if not is_postgresql():
+            pytest.skip("synchronous_commit is PostgreSQL's")
+    db = database.obj
+    seen = []
+    original = db.begin
+
+    def noting(*args, chain_lock=False, durable=True, **kwargs):
+        if chain_lock:
+            seen.append("durable" if durable else "relaxed")
+        return original(*args, chain_lock=chain_lock, durable=durable, **kwargs)
+
+    db.begin = noting
+    yield seen
+    del db.begin
+
+
+def test_reads_are_recorded_without_waiting_for_the_disk_and_revisions_with(
+        app, opened, surety, commits):
+    """A page view and a lookup are records of a read (db.write_transaction says what a
+    relaxed commit risks); an accepted revision is what a surety was told is stored."""
+    opened.get(f"/certificates/{N}")
+    viewed = list(commits)
+    token = csrf_token_from(opened.get("/lookup").get_data(as_text=True))
+    commits.clear()
+    opened.post("/lookup", data={"csrf_token": token, "contract_number": N,
+                                 "auth_key": "WRNGKEYX2345"})
+    looked_up = list(commits)
+    from registry.accounts.organisations import add_api_client
+    with app.app_context():
+        _, api_token = add_api_client(org_code="EJCS", name="durable")
+    first = make_document(contract_number="10001-000777")
+    commits.clear()
+    response = app.test_client().put(
+        f"/api/v1/certificates/{first['contract_number']}/revisions/1",
+        json=sign(first, surety.key.key_id), headers={"Authorization": f"Bearer {api_token}"})
+    assert response.status_code == 201
+    assert viewed == ["relaxed"]
+    assert looked_up == ["relaxed", "relaxed"]
+    assert commits and set(commits) == {"durable"}
