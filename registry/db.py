@@ -48,16 +48,14 @@ class _PostgresqlPool(PooledPostgresqlDatabase):
         else:
             self._returned_at[self.conn_key(conn)] = time.monotonic()
 
-    def begin(self, isolation_level=None, chain_lock: bool = False, durable: bool = True):
+    def begin(self, isolation_level=None, chain_lock: bool = False):
         """BEGIN, and with ``chain_lock`` the chain's advisory lock in the same round
-        trip: one simple query (no parameters, so the driver sends it as it is). Not
-        ``durable``: the commit does not wait for the WAL flush (write_transaction)."""
+        trip: one simple query of two statements (no parameters, so the driver sends it
+        as it is)."""
         if not chain_lock:
             return super().begin(isolation_level)
-        relaxed = "" if durable else " SET LOCAL synchronous_commit TO off;"
         with peewee.__exception_wrapper__:
-            self.cursor().execute(
-                f"BEGIN;{relaxed} SELECT pg_advisory_xact_lock({int(AUDIT_CHAIN_LOCK)})")
+            self.cursor().execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(AUDIT_CHAIN_LOCK)})")
 
     def _is_closed(self, conn):
         returned = self._returned_at.pop(self.conn_key(conn), None)
@@ -101,26 +99,13 @@ def is_postgresql() -> bool:
 
 
 @contextlib.contextmanager
-def write_transaction(*, durable: bool = True):
+def write_transaction():
     """A transaction that may append to the audit chain, serialised against all others.
 
     SQLite: BEGIN IMMEDIATE takes the write lock up front, so two writers never both
     read the same chain head and then fail to upgrade ("database is locked").
     PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback,
     taken in the same round trip as BEGIN (_PostgresqlPool.begin).
-
-    ``durable=False`` is for the records of a read (a certificate looked at, a lookup
-    tried): on PostgreSQL its COMMIT returns without waiting for the WAL to reach the
-    disk (synchronous_commit off for this transaction only), which was a third of a
-    certificate page's time here (issue 11). What that risks: a crash of the database
-    server (not of the portal) within about 0.6 s (3 × wal_writer_delay) of such a
-    commit may lose it. Never more: the WAL replays in order, so the chain that comes
-    back is whole, only shorter by that last moment's reads; any later durable commit
-    (an ingest, a sign-in, a checkpoint) flushes every record before it, so whatever a
-    checkpoint covers is on disk before the checkpoint is published. SQLite's WAL with
-    synchronous=NORMAL gives every commit that same promise against power loss.
-    Revisions, keys, accounts and checkpoints stay durable. Inside an outer
-    transaction the outer one decides.
     """
     if database.in_transaction():
         # Nested inside an outer write: the outer one already holds the lock.
@@ -128,7 +113,7 @@ def write_transaction(*, durable: bool = True):
             yield
         return
     if is_postgresql():
-        with database.atomic(chain_lock=True, durable=durable):
+        with database.atomic(chain_lock=True):
             yield
     else:
         with database.atomic(lock_type="IMMEDIATE"):

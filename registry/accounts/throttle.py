@@ -88,14 +88,13 @@ class Attempt:
 
 
 def begin_attempt(kind: str, limits: list[tuple[str, int]], *, window: dt.timedelta,
-                  clock: Clock = utcnow, durable: bool = True) -> Attempt:
+                  clock: Clock = utcnow) -> Attempt:
     """Check every (subject, limit) and, when none is locked, count the attempt as a
     failure of each, in one serialised transaction: read every failure kept for these
     subjects at once, forget those that left the window (a DELETE only when there are
-    any), add the failures. ``durable``: see db.write_transaction (a database server
-    crash may forget the failures counted in its last moment)."""
+    any), add the failures."""
     subjects = [subject for subject, _ in limits]
-    with write_transaction(durable=durable):
+    with write_transaction():
         now = clock()
         since = now - window
         recent: dict[str, list[dt.datetime]] = {subject: [] for subject in subjects}

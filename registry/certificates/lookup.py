@@ -108,18 +108,14 @@ def look_up(*, actor: str, organisation_id: int, organisation_code: str,
     cannot all slip under the limit. The auth key typed is never recorded anywhere; a
     number that does not parse is not recorded either (it may be a key typed into the
     wrong field). ``source`` ("notice_pdf", "notice_text") says where a pair read out of
-    a notice came from; typed input has none.
-
-    Both transactions are records of a read, not durable (db.write_transaction): a
-    database server crash in the moment after a lookup may forget it, and its counted
-    failure, but never leaves the chain broken."""
+    a notice came from; typed input has none."""
     if (user_id is None) == (client_id is None):
         raise ValueError("exactly one of user_id and client_id")
     requester = f"user:{user_id}" if user_id is not None else f"api-client:{client_id}"
     number = normalise_contract_number(contract_number)
     via = {"source": source} if source else {}
     attempt = begin_attempt(FAILURE_KIND, _subjects(requester, number, address, limits),
-                            window=limits.window, clock=clock, durable=False)
+                            window=limits.window, clock=clock)
     if attempt.locked:
         locked_by = tuple(sorted(s.split(":", 1)[0] for s in attempt.locks))
         record("lookup.locked", actor=actor, organisation_code=organisation_code,
@@ -131,7 +127,7 @@ def look_up(*, actor: str, organisation_id: int, organisation_code: str,
     # The slow part (argon2id) outside the lock.
     cert, reason = _locate(number, auth_key, organisation_code, hasher)
 
-    with write_transaction(durable=False):
+    with write_transaction():
         if cert is None:
             record("lookup.failed", actor=actor, organisation_code=organisation_code,
                    contract_number=number, details={"reason": reason, **via}, clock=clock)

@@ -146,12 +146,11 @@ _SEEN = Prepared(lambda: CertificateView.insert(
 def record_view(*, user_id: int, actor: str, organisation_code: str, certificate: Certificate,
                 view: str, revisions: list[int], clock: Clock = utcnow) -> None:
     """One look at a certificate: the audit event ``certificate.viewed`` and the user's
-    seen revision (the newest stored one: the page shows the whole visible history).
-    A record of a read: not durable (db.write_transaction says what that risks)."""
+    seen revision (the newest stored one: the page shows the whole visible history)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}")
     now = clock()
-    with write_transaction(durable=False):
+    with write_transaction():
         _SEEN.execute(user=user_id, certificate=certificate.id,
                       seen=certificate.latest_revision, at=now)
         record("certificate.viewed", actor=actor, organisation_code=organisation_code,

@@ -57,30 +57,3 @@ def test_a_write_transaction_holds_the_chain_lock_from_its_begin(pool):
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND pid = pg_backend_pid() AND objid = %s", (AUDIT_CHAIN_LOCK,)).fetchone()[0]
     assert held == 1
-
-
-def _synchronous_commit(db) -> str:
-    return db.execute_sql("SELECT current_setting('synchronous_commit')").fetchone()[0]
-
-
-def test_a_write_that_is_not_durable_relaxes_only_its_own_commit(pool):
-    """durable=False: SET LOCAL in the BEGIN's round trip, so the next transaction on
-    the same connection waits for the WAL flush again; the chain lock is held as ever."""
-    from registry.db import AUDIT_CHAIN_LOCK, write_transaction
-    with pool.connection_context():
-        with write_transaction(durable=False):
-            relaxed = _synchronous_commit(pool)
-            held = pool.execute_sql(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND pid = pg_backend_pid() AND objid = %s", (AUDIT_CHAIN_LOCK,)).fetchone()[0]
-        with write_transaction():
-            durable = _synchronous_commit(pool)
-        after = _synchronous_commit(pool)
-    assert (relaxed, held, durable, after) == ("off", 1, "on", "on")
-
-
-def test_a_write_nested_in_a_durable_one_stays_durable(pool):
-    from registry.db import write_transaction
-    with pool.connection_context(), write_transaction():
-        with write_transaction(durable=False):
-            assert _synchronous_commit(pool) == "on"
