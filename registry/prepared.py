@@ -40,6 +40,15 @@ class Slot(pw.ColumnBase):
         return ctx.value(_Filled(self.name, converter), converter=False)
 
 
+def written_in(number: int) -> pw.SQL:
+    """A whole number written into the SQL text instead of sent as a parameter, for a
+    LIMIT that decides the plan. PostgreSQL plans ``ORDER BY … LIMIT $1`` as if the
+    limit might be a tenth of the table; finding that generic plan dearer than one made
+    for the value it is given, it plans the statement anew on every execution
+    (pg_prepared_statements: custom_plans only). Written in, the plan is made once."""
+    return pw.SQL(str(int(number)))
+
+
 class _Filled:
     __slots__ = ("name", "converter")
 

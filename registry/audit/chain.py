@@ -18,7 +18,7 @@ from .encoding import entry_bytes
 from ..clock import Clock, isoformat, utcnow
 from ..db import insert_rows, joining_write_transaction
 from ..models import AuditEvent
-from ..prepared import Prepared, Slot
+from ..prepared import Prepared, Slot, written_in
 
 # Called as hook(event, previous_head) inside the append's transaction (checkpoints.py).
 _append_hooks: list = []
@@ -40,8 +40,9 @@ def entry_hash(*, seq: int, occurred_at: str, kind: str, actor: str,
     return hashlib.sha256(body).hexdigest()
 
 
-# Every write of the portal appends here: its two statements are compiled once.
-_HEAD = Prepared(lambda: AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(1))
+# Every write of the portal appends here: its two statements are compiled once (and the
+# head's LIMIT written in, so PostgreSQL plans it once per connection: written_in).
+_HEAD = Prepared(lambda: AuditEvent.select().order_by(AuditEvent.seq.desc()).limit(written_in(1)))
 _APPEND = Prepared(lambda: AuditEvent.insert(
     {field: Slot(field.name, field) for field in AuditEvent._meta.sorted_fields
      if field is not AuditEvent._meta.primary_key}))

@@ -46,3 +46,33 @@ def test_values_pass_through_the_fields_conversion_and_inserts_give_the_id(regis
                       .where(AuditEvent.seq >= Slot("from")).order_by(AuditEvent.seq.desc())
                       .tuples())
     assert newest.rows(**{"from": 1}) == [(2, "test.two"), (1, "test.one")]
+
+
+def test_a_written_in_limit_is_in_the_sql_text_not_a_parameter(registry_db):
+    from registry.prepared import written_in
+    newest = Prepared(lambda: AuditEvent.select().order_by(AuditEvent.seq.desc())
+                      .limit(written_in(1)))
+    _, sql, params = newest._for_engine()
+    assert sql.endswith("LIMIT 1") and params == ()
+    assert newest.first() is None
+
+
+def test_the_chain_head_is_planned_once_per_connection_on_postgresql(registry_db):
+    """As a parameter, LIMIT $1 made PostgreSQL plan the head's statement again on every
+    append (custom plans only); written in, it keeps one generic plan."""
+    import pytest
+
+    from registry.audit.chain import Event, record, record_many
+    from registry.db import database, is_postgresql
+    if not is_postgresql():
+        pytest.skip("plan caching is PostgreSQL's")
+    # A chain long enough, with statistics, for the planner to weigh a generic plan.
+    record_many([Event("test.seeded", actor="operator")] * 5000, clock=lambda: AT)
+    database.execute_sql("ANALYZE audit_event")
+    with database.connection_context():
+        for n in range(12):
+            record("test.appended", actor="operator", details={"n": n}, clock=lambda: AT)
+        plans = database.execute_sql(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s", ('%FROM "audit_event"%ORDER BY%',)).fetchall()
+    assert plans and plans[0][0] > 0 and plans[0][1] <= 5, plans
