@@ -150,3 +150,17 @@ def test_record_many_chains_exactly_as_record_does(registry_db):
     record("test.last", actor="t")
     assert list(chain_breaks()) == []
     assert [e.seq for e in AuditEvent.select().order_by(AuditEvent.seq)] == list(range(1, 8))
+
+
+def test_on_postgresql_the_loaded_tables_are_vacuumed_and_analysed(world, hasher):
+    """So autovacuum does not start reading a million freshly inserted rows later, while
+    the portal serves, and index-only scans need not visit the heap."""
+    from registry.db import database, is_postgresql
+    if not is_postgresql():
+        pytest.skip("VACUUM after a bulk load is PostgreSQL's")
+    seed(SeedPlan(KAKUDA, 5, sample=1), instance_path=world, hasher=hasher, processes=1)
+    tables = ("certificate", "revision", "organisation_certificate", "audit_event")
+    done = database.execute_sql(
+        "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+        "AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL", (list(tables),)).fetchall()
+    assert sorted(name for (name,) in done) == sorted(tables)
