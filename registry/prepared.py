@@ -22,7 +22,7 @@ from typing import Callable
 
 import peewee as pw
 
-from .db import database
+from .db import database, execute_planned_each_time
 
 
 class Slot(pw.ColumnBase):
@@ -59,10 +59,12 @@ class _Filled:
 
 class Prepared:
     """One query, built by ``build()`` (a callable returning a peewee query that uses
-    ``Slot``s), compiled once per database engine."""
+    ``Slot``s), compiled once per database engine. ``planned_each_time``: the database
+    plans it for its values on every run (db.execute_planned_each_time says when)."""
 
-    def __init__(self, build: Callable[[], pw.BaseQuery]):
+    def __init__(self, build: Callable[[], pw.BaseQuery], *, planned_each_time: bool = False):
         self._build = build
+        self._planned_each_time = planned_each_time
         self._compiled: dict[type, tuple] = {}
         self._row_makers: dict[type, object] = {}
         self._lock = threading.Lock()
@@ -81,6 +83,8 @@ class Prepared:
         query, sql, params = self._for_engine()
         filled = [(p.converter(values[p.name]) if p.converter else values[p.name])
                   if isinstance(p, _Filled) else p for p in params]
+        if self._planned_each_time:
+            return query, execute_planned_each_time(sql, filled)
         return query, database.execute_sql(sql, filled)
 
     def rows(self, **values) -> list:

@@ -76,3 +76,41 @@ def test_the_chain_head_is_planned_once_per_connection_on_postgresql(registry_db
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
             "WHERE statement LIKE %s", ('%FROM "audit_event"%ORDER BY%',)).fetchall()
     assert plans and plans[0][0] > 0 and plans[0][1] <= 5, plans
+
+
+def _server_prepared(pattern: str) -> int:
+    from registry.db import database
+    return database.execute_sql("SELECT count(*) FROM pg_prepared_statements "
+                                "WHERE statement LIKE %s", (pattern,)).fetchone()[0]
+
+
+def test_planned_each_time_gives_the_same_rows_and_is_never_a_cached_plan(registry_db):
+    """On PostgreSQL a planned_each_time statement is never prepared on the server, so no
+    generic plan made while a table looked empty can stick to it (db.
+    execute_planned_each_time); the same statement without it is, from its fifth run."""
+    from registry.accounts.organisations import add_organisation
+    from registry.db import database, is_postgresql
+    add_organisation(kind="obligee", code="042081", name="角田市", require_otp=False)
+    each_time = Prepared(lambda: Organisation.select().where(Organisation.code == Slot("code")),
+                         planned_each_time=True)
+    cached = Prepared(lambda: Organisation.select().where(Organisation.name == Slot("name")))
+    with database.connection_context():
+        for _ in range(8):
+            assert [o.name for o in each_time.rows(code="042081")] == ["角田市"]
+            assert [o.code for o in cached.rows(name="角田市")] == ["042081"]
+        if is_postgresql():
+            assert _server_prepared('%"organisation"%"code" = $1%') == 0
+            assert _server_prepared('%"organisation"%"name" = $1%') == 1
+
+
+def test_the_menu_counts_are_planned_for_every_page_on_postgresql(registry_db):
+    import pytest
+
+    from registry.contracts import queue
+    from registry.db import database, is_postgresql
+    if not is_postgresql():
+        pytest.skip("plan caching is PostgreSQL's")
+    with database.connection_context():
+        for _ in range(8):
+            queue.counts(organisation_id=1, user_id=1, today=dt.date(2026, 12, 3))
+        assert _server_prepared("%certificate_view%") == 0
