@@ -16,7 +16,8 @@ import peewee as pw
 from ..accounts.users import User
 from ..audit.chain import record
 from ..clock import Clock, utcnow
-from ..db import joining_write_transaction, write_transaction
+from ..db import (database, execute_planned_each_time, joining_write_transaction,
+                  write_transaction)
 from ..models import ApiClient, BaseModel, Certificate, Organisation
 from . import keyset
 from .normalise import normalise_contract_number
@@ -318,8 +319,11 @@ def _listed(row) -> ListedCertificate:
 def capped_count(query: pw.Select, cap: int) -> int:
     """How many rows ``query`` has, counting no further than ``cap`` + 1. Its ORDER BY,
     if any, is kept (peewee's count() drops it): a caller uses it to make the planner
-    read a given index and stop early."""
-    return capped(query, cap + 1).scalar(query.model._meta.database)
+    read a given index and stop early. Planned each time (db.execute_planned_each_time):
+    the 「未確認」 queue's count, on a generic plan made while certificate_view looked
+    empty, went from 9 ms to 52 ms a list page after 800 views (10k world)."""
+    sql, params = database.get_sql_context().sql(capped(query, cap + 1)).query()
+    return execute_planned_each_time(sql, params).fetchone()[0]
 
 
 def capped(query: pw.Select, rows) -> pw.Select:

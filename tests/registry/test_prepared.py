@@ -114,3 +114,20 @@ def test_the_menu_counts_are_planned_for_every_page_on_postgresql(registry_db):
         for _ in range(8):
             queue.counts(organisation_id=1, user_id=1, today=dt.date(2026, 12, 3))
         assert _server_prepared("%certificate_view%") == 0
+
+
+def test_the_lists_capped_counts_are_planned_for_every_page_on_postgresql(registry_db):
+    """The list's counts (the 「未確認」 queue's reads certificate_view, which grows with
+    use) go the same way as the menu's: never from a plan cached on the server."""
+    import pytest
+
+    from registry.certificates import portfolio
+    from registry.certificates.portfolio import OrganisationCertificate
+    from registry.db import database, is_postgresql
+    if not is_postgresql():
+        pytest.skip("plan caching is PostgreSQL's")
+    query = OrganisationCertificate.select().where(OrganisationCertificate.organisation == 1)
+    with database.connection_context():
+        for _ in range(8):
+            assert portfolio.capped_count(query, 1000) == 0
+        assert _server_prepared('%COUNT(1)%"organisation_certificate"%') == 0
