@@ -12,6 +12,7 @@ import time
 from urllib.parse import urlparse
 
 import peewee
+import psycopg
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
@@ -25,6 +26,14 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 30_000,
     "synchronous": "normal",
 }
+
+
+class _PlannedEachTimeCursor(psycopg.Cursor):
+    """A cursor whose statements psycopg sends unprepared, whatever the caller asks:
+    psycopg otherwise prepares a statement on its fifth run on a connection."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=False, binary=binary)
 
 
 class _PostgresqlPool(PooledPostgresqlDatabase):
@@ -57,16 +66,13 @@ class _PostgresqlPool(PooledPostgresqlDatabase):
         with peewee.__exception_wrapper__:
             self.cursor().execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(AUDIT_CHAIN_LOCK)})")
 
-    def _execute_cursor(self, sql, params, prepare=None, **cursor_options):
-        """peewee's, plus psycopg's ``prepare`` (None: prepared from the fifth run on
-        this connection; False: never, so planned for its values on every run)."""
-        if prepare is None:
-            return super()._execute_cursor(sql, params, **cursor_options)
-        self._log_query(sql, params)
-        with peewee.__exception_wrapper__:
-            cursor = self.cursor(**cursor_options)
-            cursor.execute(sql, params or (), prepare=prepare)
-        return cursor
+    def cursor(self, named_cursor=None, planned_each_time=False):
+        """peewee's cursor; with ``planned_each_time`` one that psycopg never prepares on
+        the server, so PostgreSQL plans its statement for its values on every run
+        (execute_planned_each_time). Passed through peewee's own ``_execute_cursor``, so
+        its logging and query hooks see the statement as any other."""
+        cursor = super().cursor(named_cursor)  # connects as peewee would
+        return _PlannedEachTimeCursor(cursor.connection) if planned_each_time else cursor
 
     def _is_closed(self, conn):
         returned = self._returned_at.pop(self.conn_key(conn), None)
@@ -118,7 +124,7 @@ def execute_planned_each_time(sql: str, params):
     menu's counts did just that (bench, 10k world: 6 ms a page, then 350 ms after 800
     views). SQLite plans each statement from its own statistics: nothing to do there."""
     if is_postgresql():
-        return database.obj._execute_cursor(sql, params, prepare=False)
+        return database.obj._execute_cursor(sql, params, planned_each_time=True)
     return database.execute_sql(sql, params)
 
 

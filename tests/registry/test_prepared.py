@@ -103,6 +103,21 @@ def test_planned_each_time_gives_the_same_rows_and_is_never_a_cached_plan(regist
             assert _server_prepared('%"organisation"%"name" = $1%') == 1
 
 
+def test_a_statement_planned_each_time_reaches_peewees_query_hooks(registry_db):
+    """Planned-each-time statements go through peewee's own execution path, so its
+    query hooks (timers, tracing) see them as they see every other statement."""
+    from registry.db import database, execute_planned_each_time
+    seen = []
+    hooks = database.obj.query_hooks
+    hooks.append(lambda event: seen.append((event.sql, event.exception)))
+    try:
+        with database.connection_context():
+            assert execute_planned_each_time("SELECT 1 + 1", ()).fetchone()[0] == 2
+    finally:
+        hooks.pop()
+    assert seen == [("SELECT 1 + 1", None)]
+
+
 def test_the_menu_counts_are_planned_for_every_page_on_postgresql(registry_db):
     import pytest
 
