@@ -132,3 +132,55 @@ def test_stopping_early_ends_the_read_transaction(log):
     stream.close()
     assert not database.in_transaction()
 
+
+
+# --- reading ahead (PostgreSQL's streams; the helper itself is engine-free) -------------
+
+def counted_fetches(batches: list[list], *, fail_at: int | None = None):
+    calls = []
+
+    def fetch():
+        calls.append(threading.current_thread().name)
+        if fail_at is not None and len(calls) > fail_at:
+            raise RuntimeError("the connection went away")
+        return batches[len(calls) - 1] if len(calls) <= len(batches) else []
+    return fetch, calls
+
+
+def test_reading_ahead_gives_every_batch_in_order_and_stops_at_the_empty_one():
+    batches = [[(i,)] for i in range(7)]
+    fetch, calls = counted_fetches(batches)
+    assert list(streaming._fetched_ahead(fetch)) == batches
+    assert len(calls) == 8 and set(calls) == {"dsure-read-ahead"}
+
+
+def test_an_error_while_reading_ahead_is_raised_to_the_reader_after_the_batches_before_it():
+    fetch, _ = counted_fetches([[(1,)], [(2,)], [(3,)]], fail_at=2)
+    got = []
+    with pytest.raises(RuntimeError, match="went away"):
+        for rows in streaming._fetched_ahead(fetch):
+            got.append(rows)
+    assert got == [[(1,)], [(2,)]]
+
+
+def test_a_reader_that_stops_early_leaves_no_fetch_running():
+    """The walk stops at the first break; the cursor is closed right after, so the
+    reading thread must be finished by then, not still fetching from it."""
+    fetch, calls = counted_fetches([[(i,)] for i in range(100)])
+    stream = streaming._fetched_ahead(fetch, depth=2)
+    assert next(stream) == [(0,)]
+    stream.close()
+    fetched = len(calls)
+    assert not any(t.name == "dsure-read-ahead" for t in threading.enumerate())
+    assert fetched <= 1 + 2 + 1  # the batch taken, the queue's two, one waiting to go in
+    assert len(calls) == fetched
+
+
+def test_a_stream_closed_early_ends_its_read_and_the_connection_goes_on(log):
+    stream = streaming.batches(AuditEvent.select(AuditEvent.seq).order_by(AuditEvent.seq),
+                               size=2)
+    assert next(stream) == [(1,), (2,)]
+    stream.close()
+    assert not database.in_transaction()
+    assert AuditEvent.select().count() == N
+    assert list(chain_breaks()) == []
