@@ -61,7 +61,7 @@ hashes; registry/audit/streaming.py), later the same day, 1,000,000 entries, a q
   SQLite       1.58   0.53     3.12     1.48    1.62                  0.77
   PostgreSQL   1.50   0.56     2.32     1.13    2.24                  1.09
 
-None of the one-process changes tried made the walk cheaper (chain_walk.py lists them
+Other than that read-ahead, none of the one-process changes tried made the walk cheaper (chain_walk.py lists them
 with their figures); the split only pays when the other core is free (at load average
 5, with other runs on both cores, it gave 1.44-1.49 against 1.38 for one process).
 """
