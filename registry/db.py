@@ -7,12 +7,12 @@ so writes go through ``write_transaction()``, which takes the right lock per eng
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from urllib.parse import urlparse
 
 import peewee
-import psycopg
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
@@ -28,12 +28,18 @@ SQLITE_PRAGMAS = {
 }
 
 
-class _PlannedEachTimeCursor(psycopg.Cursor):
-    """A cursor whose statements psycopg sends unprepared, whatever the caller asks:
-    psycopg otherwise prepares a statement on its fifth run on a connection."""
+@functools.cache
+def _planned_each_time_cursor() -> type:
+    """A psycopg cursor class whose statements are sent unprepared, whatever the caller
+    asks: psycopg otherwise prepares a statement on its fifth run on a connection.
+    Made on first use: a worker serving SQLite may run without psycopg (wsgi.py)."""
+    import psycopg
 
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=False, binary=binary)
+    class PlannedEachTimeCursor(psycopg.Cursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=False, binary=binary)
+
+    return PlannedEachTimeCursor
 
 
 class _PostgresqlPool(PooledPostgresqlDatabase):
@@ -72,7 +78,7 @@ class _PostgresqlPool(PooledPostgresqlDatabase):
         (execute_planned_each_time). Passed through peewee's own ``_execute_cursor``, so
         its logging and query hooks see the statement as any other."""
         cursor = super().cursor(named_cursor)  # connects as peewee would
-        return _PlannedEachTimeCursor(cursor.connection) if planned_each_time else cursor
+        return _planned_each_time_cursor()(cursor.connection) if planned_each_time else cursor
 
     def _is_closed(self, conn):
         returned = self._returned_at.pop(self.conn_key(conn), None)
