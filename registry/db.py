@@ -77,8 +77,9 @@ class _PostgresqlPool(PooledPostgresqlDatabase):
         the server, so PostgreSQL plans its statement for its values on every run
         (execute_planned_each_time). Passed through peewee's own ``_execute_cursor``, so
         its logging and query hooks see the statement as any other."""
-        cursor = super().cursor(named_cursor)  # connects as peewee would
-        return _planned_each_time_cursor()(cursor.connection) if planned_each_time else cursor
+        if not planned_each_time:
+            return super().cursor(named_cursor)
+        return _planned_each_time_cursor()(self.connection())  # connects when closed
 
     def _is_closed(self, conn):
         returned = self._returned_at.pop(self.conn_key(conn), None)

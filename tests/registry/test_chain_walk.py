@@ -129,8 +129,9 @@ def test_stopping_early_ends_the_read_transaction(log):
     assert list(breaks) == []
     stream = streaming.batches(AuditEvent.select(AuditEvent.seq), size=5)
     next(stream)
-    stream.close()
+    stream.close()  # on PostgreSQL with its reading thread stopped first
     assert not database.in_transaction()
+    assert AuditEvent.select().count() == N and list(chain_breaks()) == []
 
 
 
@@ -170,17 +171,6 @@ def test_a_reader_that_stops_early_leaves_no_fetch_running():
     stream = streaming._fetched_ahead(fetch, depth=2)
     assert next(stream) == [(0,)]
     stream.close()
-    fetched = len(calls)
     assert not any(t.name == "dsure-read-ahead" for t in threading.enumerate())
-    assert fetched <= 1 + 2 + 1  # the batch taken, the queue's two, one waiting to go in
-    assert len(calls) == fetched
+    assert len(calls) <= 1 + 2 + 1  # the batch taken, the queue's two, one waiting to go in
 
-
-def test_a_stream_closed_early_ends_its_read_and_the_connection_goes_on(log):
-    stream = streaming.batches(AuditEvent.select(AuditEvent.seq).order_by(AuditEvent.seq),
-                               size=2)
-    assert next(stream) == [(1,), (2,)]
-    stream.close()
-    assert not database.in_transaction()
-    assert AuditEvent.select().count() == N
-    assert list(chain_breaks()) == []
