@@ -14,7 +14,7 @@ from registry.db import database, open_database
 from . import denials, input_gate
 from .config import (check_production, defaults, ensure_secrets, notice_font_problem,
                      proof_settings, secure_cookie_scope)
-from .extensions import csrf, limiter
+from .extensions import csrf, init_limiter
 from .login import home_url, is_staff, login_manager
 from .problems import problem
 from .security import add_security_headers
@@ -46,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure_platform_signer(app)
     _configure_checkpoints(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     login_manager.init_app(app)
     app.jinja_env.globals.update(home_url=home_url, is_staff=is_staff)
 

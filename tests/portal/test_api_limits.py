@@ -23,6 +23,15 @@ def test_token_guessing_is_limited_per_address_whatever_token_is_tried(app, clie
     assert refused.mimetype == "application/problem+json" and refused.get_json()["status"] == 429
 
 
+def test_a_refusal_says_when_to_retry_and_no_answer_carries_rate_limit_headers(app, client):
+    app.config["API_AUTH_FAILURE_LIMIT"] = "2 per minute"
+    answers = [client.get(URL, headers=bearer(f"dsk_guess{i}")) for i in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    assert "Retry-After" not in answers[0].headers
+    assert not [h for a in answers for h in a.headers.keys() if h.lower().startswith("x-ratelimit")]
+
+
 def test_public_endpoints_are_not_counted_as_failures(app, client):
     app.config["API_AUTH_FAILURE_LIMIT"] = "2 per minute"
     assert {client.get("/api/v1/obligees").status_code for _ in range(5)} == {200}
@@ -41,5 +50,7 @@ def test_rate_limits_in_redis_are_shared_by_app_instances(app, app_config):
         for instance in (first, second):
             statuses.append(instance.test_client().get(URL, headers=bearer("no")).status_code)
     assert statuses == [401, 401, 401, 401, 429, 429]
+    refused = second.test_client().get(URL, headers=bearer("no"))
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # read from Redis, only now
     store.flushdb()
     store.close()

@@ -175,8 +175,12 @@ def test_the_coarse_lookup_rate_follows_the_configuration(app, staff_client, pos
     app.config.update(LOOKUP_RATE_LIMIT="2 per minute")
     key = post_vectors("01-advance-new")
     client = staff_client()
-    statuses = [look_up(client, "10001-000001", key).status_code for _ in range(3)]
-    assert statuses == [303, 303, 429]
+    answers = [look_up(client, "10001-000001", key) for _ in range(3)]
+    assert [a.status_code for a in answers] == [303, 303, 429]
+    # The refusal says when to come back, within the minute; the answers carry no
+    # X-RateLimit-* headers (each set would cost a round trip to the limit store).
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    assert not [h for a in answers for h in a.headers.keys() if h.lower().startswith("x-ratelimit")]
 
 
 def test_the_coarse_lookup_rate_is_read_from_the_environment(monkeypatch, app_config):
