@@ -116,6 +116,11 @@ class Prepared:
         _, cursor = self.cursor(values)
         return cursor.fetchone()
 
+    def tuples(self, **values) -> list[tuple]:
+        """Every row as the driver gives it (tuples): for a write's RETURNING, say."""
+        _, cursor = self.cursor(values)
+        return cursor.fetchall()
+
     def scalar(self, **values):
         _, cursor = self.cursor(values)
         row = cursor.fetchone()

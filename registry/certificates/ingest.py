@@ -210,14 +210,15 @@ def _store(client, contract_number, number, v: _Verified, hasher, clock) -> Acce
         amount_before = cert.guarantee_amount
         revision = _new_revision(cert, number, v, arrived_at)
         current = _refresh_summary(cert, [*revisions, revision], clock)
-        portfolio.follow_certificate_update(cert)
+        listed_by = portfolio.follow_certificate_update(cert)
         recheck_certificate(cert, current)
         record("revision.accepted", actor=_actor(client), organisation_code=client.organisation.code,
                contract_number=contract_number,
                details=acceptance_details(v, arrived_at, digest), clock=clock)
         # Only queued here, in the same transaction: nothing is sent during the request.
         notifications.revision_added(certificate=cert, revision=revision,
-                                     amount_before=amount_before, clock=clock)
+                                     amount_before=amount_before,
+                                     on_obligees_list=cert.obligee_id in listed_by, clock=clock)
     return Accepted(cert, revision, created=True, auth_key=auth_key if number == 1 else None)
 
 

@@ -98,14 +98,23 @@ def add_to_list(*, organisation_id: int, certificate_id: int, user_id: int | Non
                                     at=clock(), user=user_id, client=client_id) == 1
 
 
-def follow_certificate_update(certificate: Certificate) -> None:
+# On every accepted revision: compiled once (registry.prepared). RETURNING says whose
+# lists the certificate is on, which the revision's notifications ask next (SQLite has
+# RETURNING from 3.35).
+_FOLLOW_UPDATE = Prepared(lambda: (
+    OrganisationCertificate
+    .update(certificate_updated_at=Slot("updated_at", OrganisationCertificate.certificate_updated_at))
+    .where(OrganisationCertificate.certificate == Slot("certificate"))
+    .returning(OrganisationCertificate.organisation)))
+
+
+def follow_certificate_update(certificate: Certificate) -> set[int]:
     """Carry the certificate's new updated_at to every list it is on (ingest calls this
     where it stores a revision, inside its write transaction), so it moves to the front of
-    those lists. One UPDATE, no savepoint of its own: it stands or falls with the revision."""
-    (OrganisationCertificate
-     .update(certificate_updated_at=certificate.updated_at)
-     .where(OrganisationCertificate.certificate == certificate.id)
-     .execute())
+    those lists; the ids of the organisations whose lists those are. One UPDATE, no
+    savepoint of its own: it stands or falls with the revision."""
+    return {organisation for organisation, in _FOLLOW_UPDATE.tuples(
+        updated_at=certificate.updated_at, certificate=certificate.id)}
 
 
 def listed_certificate(*, organisation_id: int, contract_number: str) -> Certificate | None:

@@ -9,18 +9,12 @@ import peewee as pw
 from ..accounts.users import STAFF_ROLES, User
 from ..clock import Clock, isoformat, utcnow
 from ..models import Certificate, Revision
-from ..certificates.portfolio import OrganisationCertificate
 from .models import WebhookEndpoint
 from .outbox import enqueue_all, message_row
 from ..prepared import Prepared, Slot
 
 REVISION_ADDED = "certificate.revision_added"
 
-
-# Asked on every accepted revision: compiled once (registry.prepared).
-_LISTED = Prepared(lambda: OrganisationCertificate.select(OrganisationCertificate.id).where(
-    OrganisationCertificate.organisation == Slot("organisation"),
-    OrganisationCertificate.certificate == Slot("certificate")).limit(1))
 
 # Who is told: the opted-in active staff by email, then the active webhooks, in one read.
 _RECIPIENTS = Prepared(lambda: (
@@ -34,11 +28,12 @@ _RECIPIENTS = Prepared(lambda: (
 
 
 def revision_added(*, certificate: Certificate, revision: Revision, amount_before: int,
-                   clock: Clock = utcnow) -> int:
+                   on_obligees_list: bool, clock: Clock = utcnow) -> int:
     """Queue one email per opted-in active staff member and one POST per webhook of the
-    obligee, when the certificate is on the obligee's list. Returns how many."""
+    obligee, when the certificate is on the obligee's list (``on_obligees_list``: ingest
+    has just updated that list's rows and knows). Returns how many."""
     obligee_id = certificate.obligee_id
-    if _LISTED.scalar(organisation=obligee_id, certificate=certificate.id) is None:
+    if not on_obligees_list:
         return 0
     event = {
         "contract_number": certificate.contract_number, "revision": revision.number,

@@ -72,6 +72,25 @@ def test_nobody_is_told_about_a_certificate_that_is_not_on_the_list(registry_db,
     assert messages() == []
 
 
+def test_only_the_obligees_own_list_brings_notifications(registry_db, hasher):
+    # The list rows the new revision's UPDATE touched say who holds it (RETURNING): a row
+    # of another organisation (none the portal makes, but the rule must not hang on that)
+    # moves to the front of that list and tells the obligee's staff nothing.
+    from registry.certificates import portfolio
+    from registry.models import Organisation
+    world = ListedWorld(hasher)
+    other = make_document(contract_number="30001-000002", product="contract",
+                          deposit_bank=..., guarantee_amount=5_000_000)
+    certificate = world.post(other).certificate
+    shirako = Organisation.get(Organisation.code == SHIRAKO)
+    portfolio.add_to_list(organisation_id=shirako.id, certificate_id=certificate.id,
+                          user_id=world.staff.id)
+    assert portfolio.follow_certificate_update(certificate) == {shirako.id}
+    world.post(next_revision(other, "change", guarantee_amount=6_000_000))
+    assert messages() == []
+    assert portfolio.follow_certificate_update(world.certificate) == {world.staff.organisation_id}
+
+
 def test_a_retry_of_a_stored_revision_queues_nothing_more(world):
     world.change()
     queued = len(messages())
