@@ -1,9 +1,13 @@
 """The one mapping from registry errors to HTTP: problem+json (RFC 9457) for the API."""
 from __future__ import annotations
 
+import datetime as dt
+import math
+
 from flask import Response, json
 
 from registry import errors
+from registry.clock import utcnow
 
 STATUS = [  # most specific first
     (errors.NotAuthenticated, 401, "Not authenticated"),
@@ -35,3 +39,9 @@ def problem_for(exc: errors.RegistryError) -> Response:
             return problem(status, title, exc.detail, reason=exc.reason.replace("_", "-"),
                            errors_=exc.errors, headers=headers)
     return problem(400, "Bad request", exc.detail, reason=exc.reason)
+
+
+def retry_after(until: dt.datetime) -> str:
+    """The Retry-After value for a refusal that lasts until ``until`` (naive UTC): whole
+    seconds, rounded up, at least 1, so a client never comes back a moment too soon."""
+    return str(max(1, math.ceil((until - utcnow()).total_seconds())))

@@ -1,13 +1,11 @@
 """The surety API (DESIGN §4): JSON in, JSON or problem+json out, bearer-token auth."""
 from __future__ import annotations
 
-import math
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from registry.certificates import ingest
-from registry.clock import utcnow
 from registry.errors import LookupLocked, RegistryError
 from registry.certificates.normalise import normalise_contract_number
 from registry.notices.issuing import issue_notice
@@ -19,7 +17,7 @@ from ..api_auth import UNSAFE_TEXT, authenticate_request, limit
 from ..config import lookup_limits
 from ..input_gate import unsafe_fields
 from ..openapi import openapi_document
-from ..problems import problem, problem_for
+from ..problems import problem, problem_for, retry_after
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.obligees", "api.openapi"}
@@ -121,10 +119,9 @@ def notice(contract_number: str):
                            limits=lookup_limits(current_app.config), address=request.remote_addr,
                            font_path=current_app.config["NOTICE_FONT"])
     except LookupLocked as exc:
-        wait = max(1, math.ceil((exc.until - utcnow()).total_seconds()))
         return problem(429, "Too many requests", "Too many failed attempts for this contract "
                        "number or client; try again later.", reason="lookup-locked",
-                       headers={"Retry-After": str(wait)})
+                       headers={"Retry-After": retry_after(exc.until)})
     except NoticeFontMissing as exc:
         current_app.logger.error(str(exc))
         return problem(503, "Service unavailable", "The notice cannot be printed now.",

@@ -9,7 +9,6 @@ session row.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
@@ -20,7 +19,6 @@ from registry.accounts.users import User, end_session, needs_password_change, si
 from registry.accounts.credentials import CredentialChange
 from registry.accounts.password_policy import WeakPassword
 from registry.accounts.sign_in import LoginLimits, sign_in, sign_in_with_otp
-from registry.clock import utcnow
 from registry.notifications.preferences import set_email_notifications
 from registry.wareki import wareki_datetime_long
 
@@ -32,6 +30,7 @@ from ..login import (PortalUser, enforce_otp_enrolment, enforce_password_change,
                      require_login, safe_next)
 from ..forms.notifications import EmailNotificationsForm
 from ..login import is_staff
+from ..problems import retry_after
 from ..rendering import render
 
 bp = Blueprint("auth", __name__)
@@ -70,10 +69,10 @@ def _login_rate() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _locked_response(template: str, retry_after: dt.datetime, **context):
-    response = render(template, status=429, locked_until=wareki_datetime_long(retry_after),
+def _locked_response(template: str, until: dt.datetime, **context):
+    response = render(template, status=429, locked_until=wareki_datetime_long(until),
                       **context)
-    response.headers["Retry-After"] = str(max(1, math.ceil((retry_after - utcnow()).total_seconds())))
+    response.headers["Retry-After"] = retry_after(until)
     return response
 
 
@@ -178,9 +177,9 @@ def account():
                   otp_remove_form=OtpRemoveForm())
 
 
-def _account_locked(retry_after: dt.datetime):
+def _account_locked(until: dt.datetime):
     """Too many wrong passwords or codes from this account: nothing more is checked."""
-    return _locked_response("auth/account.html", retry_after,
+    return _locked_response("auth/account.html", until,
                             password_form=ChangePasswordForm(formdata=None),
                             otp_remove_form=OtpRemoveForm(formdata=None))
 

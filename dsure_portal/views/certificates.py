@@ -6,7 +6,6 @@ views only read the request, call one registry function and lay out what it retu
 """
 from __future__ import annotations
 
-import math
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -33,6 +32,7 @@ from ..extensions import limiter
 from ..forms.certificates import LookupForm, NoticeForm, SearchForm
 from ..input_gate import whole_number
 from ..login import require_role
+from ..problems import retry_after
 from ..rendering import render
 from ..uploads import accepts_body
 from .desk import contract_panel
@@ -88,8 +88,7 @@ def _locked_page(result, typed_number: str = ""):
     response = _lookup_page(form=LookupForm(formdata=None, contract_number=typed_number),
                             status=429, locked_until=wareki_datetime_long(result.retry_after),
                             locked_by=result.locked_by)
-    response.headers["Retry-After"] = str(max(1, math.ceil(
-        (result.retry_after - utcnow()).total_seconds())))
+    response.headers["Retry-After"] = retry_after(result.retry_after)
     return response
 
 

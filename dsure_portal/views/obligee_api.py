@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import math
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from pydantic import ValidationError
 
 from registry.certificates import portfolio
-from registry.clock import utcnow
 from registry.contracts.records import CheckRun, failed_checks_of, record_contract
 from registry.contracts.report import CertificateReport, record_read_by_system, report_of
 from registry.contracts.terms import terms_from_json
@@ -26,7 +24,7 @@ from registry.certificates.lookup import look_up
 from ..api_auth import protect
 from ..config import lookup_limits
 from ..openapi_obligee import LookupRequest
-from ..problems import problem
+from ..problems import problem, retry_after
 
 bp = Blueprint("obligee_api", __name__, url_prefix="/api/v1")
 protect(bp, "obligee")
@@ -105,10 +103,9 @@ def lookup():
                      hasher=current_app.extensions["dsure.hasher"], limits=lookup_limits(current_app.config),
                      address=request.remote_addr)
     if result.locked:
-        wait = max(1, math.ceil((result.retry_after - utcnow()).total_seconds()))
         return problem(429, "Too many failed lookups",
                        "Too many failed lookups; try again later.", reason="lookup-locked",
-                       headers={"Retry-After": str(wait)})
+                       headers={"Retry-After": retry_after(result.retry_after)})
     if not result.found:
         return problem(404, "Not found", NO_MATCH, reason="not-found")
     return _no_store(jsonify(_certificate_json(

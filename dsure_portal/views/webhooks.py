@@ -10,7 +10,6 @@ from registry.notifications import webhooks
 
 from ..api_auth import protect
 from ..outbox import target_policy
-from ..problems import problem_for
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/v1/obligee/webhooks")
 

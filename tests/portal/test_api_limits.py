@@ -54,3 +54,12 @@ def test_rate_limits_in_redis_are_shared_by_app_instances(app, app_config):
     assert 1 <= int(refused.headers["Retry-After"]) <= 60  # read from Redis, only now
     store.flushdb()
     store.close()
+
+
+def test_retry_after_is_whole_seconds_rounded_up_and_never_zero():
+    import datetime as dt
+
+    from dsure_portal.problems import retry_after
+    from registry.clock import utcnow
+    assert retry_after(utcnow() + dt.timedelta(seconds=59.2)) == "60"
+    assert retry_after(utcnow() - dt.timedelta(seconds=5)) == "1"  # already over: still 1
